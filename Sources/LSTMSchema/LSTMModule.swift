@@ -1,0 +1,99 @@
+import TensorFormats
+
+/// The weights of one direction of one layer, in PyTorch's layout and gate order (i, f, g, o).
+///
+/// | field | shape | PyTorch name |
+/// |---|---|---|
+/// | `weightIH` | (4H, layer input) | `weight_ih_lk[_reverse]` |
+/// | `weightHH` | (4H, R) | `weight_hh_lk[_reverse]` |
+/// | `biasIH`, `biasHH` | (4H) | `bias_ih_lk`, `bias_hh_lk` (nil when bias = false) |
+/// | `weightHR` | (projSize, H) | `weight_hr_lk` (nil when projSize = 0) |
+public struct LSTMDirectionWeights: Sendable {
+    public var weightIH: Tensor
+    public var weightHH: Tensor
+    public var biasIH: Tensor?
+    public var biasHH: Tensor?
+    public var weightHR: Tensor?
+    /// ONNX peephole weights P (3H) in ONNX order i, o, f; nil for PyTorch sources.
+    public var peephole: Tensor?
+
+    public init(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor? = nil, biasHH: Tensor? = nil,
+                weightHR: Tensor? = nil, peephole: Tensor? = nil) {
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.weightHR = weightHR
+        self.peephole = peephole
+    }
+}
+
+/// Features of an ONNX LSTM node that `nn.LSTM` cannot express. The reference pass runs them;
+/// conversion to a PyTorch-named format refuses a module that uses any of them.
+public struct ONNXFeatures: Equatable, Sendable {
+    /// ONNX `direction` of a single-direction node: `forward` or `reverse`.
+    public enum Direction: String, Sendable { case forward, reverse, bidirectional }
+
+    public var direction: Direction = .forward
+    /// f, g, h activations per direction (ONNX names, e.g. "Sigmoid", "Tanh", "Tanh").
+    public var activations: [String] = []
+    public var activationAlpha: [Float] = []
+    public var activationBeta: [Float] = []
+    public var clip: Float?
+    public var inputForget = false
+    /// ONNX `layout` attribute (1 = batch-major tensors).
+    public var layout = 0
+    public var hasPeepholes = false
+    public var hasSequenceLens = false
+
+    public init() {}
+
+    /// Names of the features set here that nn.LSTM cannot express (empty when it can).
+    public var nonPyTorchFeatures: [String] {
+        var f: [String] = []
+        if direction == .reverse { f.append("reverse-only direction") }
+        if hasPeepholes { f.append("peepholes (P)") }
+        if clip != nil { f.append("clip") }
+        if inputForget { f.append("input_forget") }
+        let defaults = ["Sigmoid", "Tanh", "Tanh"]
+        if !activations.isEmpty, !stride(from: 0, to: activations.count, by: 3).allSatisfy({
+            Array(activations[$0..<min($0 + 3, activations.count)]).map { $0.lowercased() } == defaults.map { $0.lowercased() }
+        }) { f.append("activations \(activations)") }
+        return f
+    }
+}
+
+/// One LSTM found in a file, mapped onto the canonical schema.
+public struct LSTMModule: Sendable {
+    /// The module prefix without its trailing dot ("" for a bare nn.LSTM state dict), or the first
+    /// ONNX node's name.
+    public var name: String
+    public var config: LSTMConfig
+    /// `layers[k][d]`: layer k, direction d (0 forward, 1 reverse).
+    public var layers: [[LSTMDirectionWeights]]
+    /// Set for modules read from ONNX nodes; nil for PyTorch-named sources.
+    public var onnx: ONNXFeatures?
+
+    public init(name: String, config: LSTMConfig, layers: [[LSTMDirectionWeights]], onnx: ONNXFeatures? = nil) {
+        self.name = name
+        self.config = config
+        self.layers = layers
+        self.onnx = onnx
+    }
+
+    /// The canonical nn.LSTM names and tensors, in `state_dict()` order, each prefixed by `prefix`.
+    public func canonicalTensors(prefix: String = "") -> [NamedTensor] {
+        var out: [NamedTensor] = []
+        for (k, layer) in layers.enumerated() {
+            for (d, w) in layer.enumerated() {
+                let s = "_l\(k)" + (d == 1 ? "_reverse" : "")
+                out.append(NamedTensor(name: prefix + "weight_ih" + s, tensor: w.weightIH))
+                out.append(NamedTensor(name: prefix + "weight_hh" + s, tensor: w.weightHH))
+                if let b = w.biasIH { out.append(NamedTensor(name: prefix + "bias_ih" + s, tensor: b)) }
+                if let b = w.biasHH { out.append(NamedTensor(name: prefix + "bias_hh" + s, tensor: b)) }
+                if let r = w.weightHR { out.append(NamedTensor(name: prefix + "weight_hr" + s, tensor: r)) }
+            }
+        }
+        return out
+    }
+}

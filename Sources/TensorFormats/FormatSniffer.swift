@@ -1,0 +1,28 @@
+/// Recognises a file's format from its first bytes, never from its extension.
+extension FileFormat {
+    /// The format of `bytes`, or nil when no reader recognises it.
+    ///
+    /// - `\x93NUMPY` → npy; `PK\x03\x04` (or an empty-archive `PK\x05\x06`) → a ZIP, told apart by
+    ///   ``ZipFormats`` into npz / pytorch / torchscript;
+    /// - `0x80` + a pickle → legacy PyTorch; 8-byte little-endian length + `{` → safetensors;
+    /// - a protobuf whose first field is ModelProto's → onnx.
+    public static func sniffMagic(_ bytes: UnsafeRawBufferPointer) -> Magic? {
+        let b = Array(bytes.prefix(16))
+        if b.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return .npy }
+        if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) || b.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .zip }
+        if b.first == 0x80 { return .pickle }
+        if b.count >= 9 {
+            var n: UInt64 = 0
+            for i in 0..<8 { n |= UInt64(b[i]) << (8 * UInt64(i)) }
+            if n >= 2, n < UInt64(bytes.count), b[8] == UInt8(ascii: "{") || b[8] == UInt8(ascii: " ") { return .safetensors }
+        }
+        // ONNX ModelProto starts with ir_version (field 1, varint: 0x08) in every exporter seen.
+        if b.first == 0x08 { return .protobuf }
+        return nil
+    }
+
+    /// The container kinds recognisable from the first bytes alone.
+    public enum Magic: Sendable {
+        case npy, zip, pickle, safetensors, protobuf
+    }
+}

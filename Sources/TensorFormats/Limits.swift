@@ -1,0 +1,26 @@
+/// Hard caps applied before any allocation driven by file content. One place for all of them.
+public struct Limits: Sendable {
+    /// Largest npy header, in characters (numpy's own cap).
+    public var npyHeaderBytes = 10_000
+    /// Largest safetensors JSON header, in bytes (the reference implementation's cap).
+    public var safetensorsHeaderBytes = 100_000_000
+    /// Largest tensor rank.
+    public var maxRank = 32
+    /// Most members a ZIP archive may list.
+    public var zipMembers = 1_000_000
+    /// Total bytes that may be produced by inflating compressed members, across one file.
+    public var maxInflatedBytes = 16 << 30
+    /// Largest ratio of inflated to compressed size for one member (deflate's own limit is about 1032).
+    public var maxInflateRatio = 1100
+    /// Pickle VM: memo entries, stack depth, container nesting, total opcodes executed.
+    public var pickleMemo = 1_000_000
+    public var pickleStack = 1_000_000
+    public var pickleNesting = 1000
+    public var pickleOps = 100_000_000
+    /// Largest protobuf message (ONNX model without external data).
+    public var protobufBytes = 2 << 30
+
+    public init() {}
+
+    public static let `default` = Limits()
+}
