@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An output written atomically: bytes go to a temporary file in the destination's folder, which
+/// ``commit()`` flushes and renames over the destination. Until then the destination is untouched;
+/// an output that is never committed (error, early exit) removes its temporary file.
+///
+/// An existing destination is refused unless `overwrite` is true. Writes are buffered.
+public final class OutputFile {
+    public let path: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private let bufferLimit = 1 << 20
+    private var committed = false
+    /// Bytes written so far (the offset of the next byte).
+    public private(set) var position = 0
+
+    public init(path: String, overwrite: Bool) throws(FormatError) {
+        self.path = path
+        var st = stat()
+        if !overwrite, lstat(path, &st) == 0 {
+            throw FormatError(.unreadable, "output exists (use --force to replace it)", file: path)
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).lstmkit-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))", file: path)
+        }
+        self.fd = fd
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        OutputFile.register(temporaryPath)
+        buffer.reserveCapacity(bufferLimit)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        guard bytes.count > 0 else { return }
+        if buffer.count + bytes.count > bufferLimit { try flush() }
+        if bytes.count >= bufferLimit {
+            try writeAll(bytes)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        position += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws(FormatError) {
+        guard !bytes.isEmpty else { return }
+        if buffer.count + bytes.count > bufferLimit { try flush() }
+        if bytes.count >= bufferLimit {
+            let failure = bytes.withUnsafeBytes { raw in Result { () throws(FormatError) in try writeAll(raw) } }
+            try failure.get()
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        position += bytes.count
+    }
+
+    /// Writes `count` zero bytes (padding).
+    public func writeZeros(_ count: Int) throws(FormatError) {
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    private func flush() throws(FormatError) {
+        guard !buffer.isEmpty else { return }
+        let pending = buffer
+        buffer.removeAll(keepingCapacity: true)
+        let result = pending.withUnsafeBytes { raw in Result { () throws(FormatError) in try writeAll(raw) } }
+        try result.get()
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FormatError(.unreadable, "cannot write: \(String(cString: strerror(errno)))", file: path)
+            }
+            done += n
+        }
+    }
+
+    /// Flushes, syncs and renames the temporary file over `path`.
+    public func commit() throws(FormatError) {
+        try flush()
+        guard fsync(fd) == 0 else {
+            throw FormatError(.unreadable, "cannot sync: \(String(cString: strerror(errno)))", file: path)
+        }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, path) == 0 else {
+            throw FormatError(.unreadable, "cannot rename the temporary file: \(String(cString: strerror(errno)))", file: path)
+        }
+        committed = true
+        OutputFile.unregister(temporaryPath)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed {
+            unlink(temporaryPath)
+            OutputFile.unregister(temporaryPath)
+        }
+    }
+
+    // MARK: - Temporary files to remove if the process is interrupted
+
+    nonisolated(unsafe) private static var pending: Set<String> = []
+    nonisolated(unsafe) private static var lock = pthread_mutex_t()
+    nonisolated(unsafe) private static var lockReady = false
+
+    private static func register(_ p: String) {
+        withLock { pending.insert(p) }
+    }
+
+    private static func unregister(_ p: String) {
+        withLock { _ = pending.remove(p) }
+    }
+
+    private static func withLock(_ body: () -> Void) {
+        if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
+        pthread_mutex_lock(&lock)
+        body()
+        pthread_mutex_unlock(&lock)
+    }
+
+    /// Removes every uncommitted temporary file (called from the CLI's SIGINT / SIGTERM handler).
+    public static func removeAllTemporaryFiles() {
+        for p in pending { unlink(p) }
+    }
+}
