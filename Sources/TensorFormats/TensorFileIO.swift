@@ -26,8 +26,7 @@ public enum TensorFileIO {
                 // TODO(format engineer): return try PyTorchReader.read(file: file)
                 throw FormatError(.unsupported, "legacy (pre-1.6) PyTorch checkpoints are not supported yet")
             case .safetensors:
-                // TODO(format engineer): return try SafetensorsReader.read(file: file)
-                throw FormatError(.unsupported, "safetensors files are not supported yet")
+                return try SafetensorsReader.read(file: file, limits: limits)
             case .onnx:
                 // TODO(format engineer): return try ONNXModelFile.readTensors(file: file)
                 throw FormatError(.unsupported, "ONNX models are not supported yet")

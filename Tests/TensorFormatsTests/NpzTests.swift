@@ -181,6 +181,15 @@ import Testing
         #expect(try TensorFileIO.detect(path: Scratch.write([0x08, 0x07, 0x12, 0x00])) == .onnx)
     }
 
+    @Test func safetensorsAreReadThroughTheirReader() throws {
+        let path = Scratch.file("w.safetensors")
+        let out = try OutputFile(path: path, overwrite: false)
+        try SafetensorsWriter.write([NamedTensor(name: "w", tensor: Tensor(float32: [1, 2], shape: [2]))], metadata: [], to: out)
+        try out.commit()
+        let file = try TensorFileIO.read(path: path)
+        #expect(file.format == .safetensors && file.tensors.map(\.name) == ["w"] && file["w"]?.floats() == [1, 2])
+    }
+
     @Test func unknownContentIsRefusedWithItsFirstBytes() throws {
         let path = Scratch.write([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01])
         let e = try #require(formatError { _ = try TensorFileIO.read(path: path) })
