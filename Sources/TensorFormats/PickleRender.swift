@@ -138,11 +138,12 @@ private struct PickleRenderer {
     }
 
     static func quoted(_ s: String) -> String {
-        var out = "'"
+        let quote: Unicode.Scalar = s.contains("'") && !s.contains("\"") ? "\"" : "'"
+        var out = String(quote)
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
-            case "'": out += "\\'"
+            case quote: out += "\\" + String(quote)
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
@@ -154,7 +155,8 @@ private struct PickleRenderer {
                 }
             }
         }
-        return out + "'"
+        out.unicodeScalars.append(quote)
+        return out
     }
 
     static func bytes(_ b: [UInt8]) -> String {

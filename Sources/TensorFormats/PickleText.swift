@@ -94,14 +94,12 @@ enum PickleText {
             }
         }
         // Big-endian 32-bit limbs of the magnitude, divided by 10^9 repeatedly.
+        while bytes.count % 4 != 0 { bytes.append(0) }
         var limbs: [UInt32] = []
-        var i = bytes.count
-        while i > 0 {
+        for start in stride(from: bytes.count - 4, through: 0, by: -4) {
             var limb: UInt32 = 0
-            let start = max(0, i - 4)
-            for k in stride(from: i - 1, through: start, by: -1) { limb = limb << 8 | UInt32(bytes[k]) }
+            for k in stride(from: start + 3, through: start, by: -1) { limb = limb << 8 | UInt32(bytes[k]) }
             limbs.append(limb)
-            i = start
         }
         var chunks: [UInt32] = []
         while limbs.contains(where: { $0 != 0 }) {
