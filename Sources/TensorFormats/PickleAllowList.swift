@@ -13,6 +13,7 @@
 /// | `builtins.set`, `frozenset`, `bytearray`, `bytes` | set / bytes |
 /// | `copyreg._reconstructor(cls, base, state)`, `copyreg.__newobj__(cls, ...)` | placeholder of `cls` |
 /// | `numpy.core.multiarray.scalar(dtype, bytes)` (also `numpy._core`) | int / float / bool for plain numeric dtypes |
+/// | `torch.jit._pickle.restore_type_tag(v, type)`, `build_tensorlist(v)` and the other `build_*list` | `v` (TorchScript type tags) |
 /// | any name containing `Storage` that torch knows (`torch.FloatStorage`, `torch.storage.UntypedStorage`) | `.storageType` (GLOBAL) |
 /// | `torch.<dtype>` (`torch.float16`, ...) | `.dtype` (GLOBAL) |
 extension PickleRun {
@@ -101,6 +102,11 @@ extension PickleRun {
             return try newObject(cls, Array(args.dropFirst()), kwargs: nil)
         case ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"):
             return numpyScalar(g, args)
+        case ("torch.jit._pickle", "restore_type_tag"), ("torch.jit._pickle", "build_tensorlist"),
+             ("torch.jit._pickle", "build_intlist"), ("torch.jit._pickle", "build_doublelist"),
+             ("torch.jit._pickle", "build_boollist"):
+            guard let value = args.first else { return .object(newObject(type: g, args: args)) }
+            return value
         default:
             return .object(newObject(type: g, args: args))
         }
