@@ -108,8 +108,37 @@ extension PickleRun {
             guard let value = args.first else { return .object(newObject(type: g, args: args)) }
             return value
         default:
-            return .object(newObject(type: g, args: args))
+            return placeholderCall(g, args, kwargs: nil)
         }
+    }
+
+    /// An inert record of a call to a non-allow-listed global; code-execution calls are also noted.
+    private func placeholderCall(_ g: PickleGlobal, _ args: [PickleValue], kwargs: PickleValue?) -> PickleValue {
+        if PickleRun.runsCode(g) {
+            machine.noteCodeExecution(g, entry: entry, offset: baseOffset + opStart)
+        }
+        return .object(newObject(type: g, args: args, kwargs: kwargs))
+    }
+
+    /// Modules whose callables run commands, load code or reach the system.
+    static let codeExecutionModules: Set<String> = [
+        "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "importlib", "runpy", "shutil", "socket",
+        "code", "codeop", "pty", "commands", "ctypes", "multiprocessing", "marshal", "pickle", "_pickle",
+        "cPickle", "dill", "webbrowser", "pdb", "timeit", "asyncio", "signal", "platform", "popen2",
+    ]
+    /// Single callables that do the same from otherwise harmless modules.
+    static let codeExecutionNames: Set<PickleGlobal> = [
+        "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr", "open", "input",
+        "breakpoint", "globals", "locals", "vars", "execfile", "file", "reload",
+    ].reduce(into: Set<PickleGlobal>()) { $0.insert(PickleGlobal(module: "builtins", name: $1)) }
+        .union([PickleGlobal(module: "operator", name: "attrgetter"), PickleGlobal(module: "operator", name: "methodcaller"),
+                PickleGlobal(module: "types", name: "FunctionType"), PickleGlobal(module: "types", name: "CodeType"),
+                PickleGlobal(module: "functools", name: "reduce")])
+
+    /// Whether calling `g` would run code or reach the system under a real unpickler.
+    static func runsCode(_ g: PickleGlobal) -> Bool {
+        let root = g.module.split(separator: ".").first.map(String.init) ?? g.module
+        return codeExecutionModules.contains(root) || codeExecutionNames.contains(g)
     }
 
     /// NEWOBJ / NEWOBJ_EX: `cls.__new__(cls, *args)`.
@@ -125,7 +154,7 @@ extension PickleRun {
         case ("torch.nn.parameter", "Parameter"):
             return rebuildParameter(g, args)
         default:
-            return .object(newObject(type: g, args: args, kwargs: kwargs))
+            return placeholderCall(g, args, kwargs: kwargs)
         }
     }
 

@@ -17,6 +17,22 @@ public final class PickleMachine {
     var persistentLoad: PersistentLoad
     private var arena: [PickleContainer] = []
 
+    /// A call the pickle asks for that would run code or reach the system under a real unpickler
+    /// (`os.system`, `eval`, `subprocess.Popen`, ...). Recorded as a placeholder, never made.
+    public struct CodeExecutionAttempt: Sendable {
+        public let callable: PickleGlobal
+        public let entry: String?
+        /// Offset of the calling opcode (REDUCE, NEWOBJ, INST, OBJ) in the file.
+        public let offset: Int
+    }
+
+    /// Every code-execution call seen so far, in pickle order (see ``PickleRun/runsCode(_:)``).
+    public private(set) var codeExecutionAttempts: [CodeExecutionAttempt] = []
+
+    func noteCodeExecution(_ callable: PickleGlobal, entry: String?, offset: Int) {
+        codeExecutionAttempts.append(CodeExecutionAttempt(callable: callable, entry: entry, offset: offset))
+    }
+
     public init(limits: Limits = .default, persistentLoad: @escaping PersistentLoad = PickleMachine.refusePersistentIds) {
         self.limits = limits
         self.persistentLoad = persistentLoad

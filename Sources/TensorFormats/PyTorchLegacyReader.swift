@@ -47,6 +47,7 @@ public enum PyTorchLegacyReader {
         machine.setPersistentLoad { pid throws(FormatError) in try storages.load(pid) }
         let main = try machine.load(bytes, from: sysInfo.end, entry: "pickle")
         let keysPickle = try machine.load(bytes, from: main.end, entry: "storage keys")
+        try PyTorchReader.refuseCodeExecution(machine)
         guard let keyValues = keysPickle.value.sequenceItems else {
             throw FormatError(.corrupt, "the storage key list is \(keysPickle.value.pythonTypeName)", entry: "storage keys", offset: main.end)
         }

@@ -111,7 +111,16 @@ public enum PyTorchReader {
         defer { withExtendedLifetime(data) {} }
         let base = entry.method == .stored ? entry.dataOffset : 0
         let value = try machine.load(data.bytes, entry: entry.name, baseOffset: base).value
+        try refuseCodeExecution(machine)
         return (value, table)
+    }
+
+    /// A checkpoint whose pickle calls `os.system`, `eval`, ... is hostile: such a call only exists
+    /// to run code in Python's unpickler. Nothing was run; the file is refused.
+    static func refuseCodeExecution(_ machine: PickleMachine) throws(FormatError) {
+        guard let first = machine.codeExecutionAttempts.first else { return }
+        throw FormatError(.hostile, "the pickle calls \(first.callable), which would run code when loaded with Python's pickle (lstmkit ran nothing)",
+                          entry: first.entry, offset: first.offset)
     }
 
     /// Binds the flattened tensors to their records and appends them (and the metadata) to `file`.
