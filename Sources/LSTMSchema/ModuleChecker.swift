@@ -117,7 +117,7 @@ struct ModuleChecker {
                     let c = CanonicalName(kind, layer: k, reverse: reverse)
                     let rule = shapes.rule(for: kind, layer: k)
                     guard let t = params[c]?.tensor else {
-                        report(fullName(c), "missing tensor (expected by \(reasonFor(kind, bidirectional: bidirectional, reverse: reverse)))",
+                        report(fullName(c), "missing tensor (\(reasonFor(kind, bidirectional: bidirectional, reverse: reverse)))",
                                expected: rule.text, found: nil)
                         continue
                     }
@@ -156,9 +156,9 @@ struct ModuleChecker {
 
     private func reasonFor(_ kind: CanonicalName.Kind, bidirectional: Bool, reverse: Bool) -> String {
         switch kind {
-        case .weightIH, .weightHH: reverse ? "bidirectional = true, inferred from the other _reverse tensors" : "every layer"
-        case .biasIH, .biasHH: "bias = true, inferred from the other bias tensors"
-        case .weightHR: "proj_size > 0, inferred from the other weight_hr tensors"
+        case .weightIH, .weightHH: reverse ? "bidirectional: other _reverse tensors exist" : "every layer has one"
+        case .biasIH, .biasHH: "bias = true: other bias tensors exist"
+        case .weightHR: "proj_size > 0: other weight_hr tensors exist"
         }
     }
 }
