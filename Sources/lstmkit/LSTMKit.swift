@@ -6,6 +6,6 @@ struct LSTMKit: ParsableCommand {
         commandName: "lstmkit",
         abstract: "Read, validate, convert and verify LSTM weights in PyTorch, ONNX, npz and safetensors files.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [ConvertCommand.self]
     )
 }
