@@ -126,12 +126,15 @@ struct ConversionPlan {
         return SafetensorsWriter.Entry(name: named.name, dtype: dtype, shape: t.shape) { t.converted(to: dtype) }
     }
 
-    static func display(_ module: String) -> String { module.isEmpty ? "(root)" : "'\(module)'" }
+    static func display(_ module: String) -> String { SchemaProblem.displayName(module) }
 
-    /// MERGE-HOOK(schema-cli, onnx): `LSTMDiscovery.discover(in:)` for tensor maps and
-    /// `ONNXLSTMMapping.modules(in:)` for ONNX models. Until they are on main no module is found.
+    /// The LSTM modules of `file`, valid or not, in file order.
     static func discover(_ file: TensorFile) -> [Candidate] {
-        []
+        // MERGE-HOOK(onnx): ONNX files map through `ONNXLSTMMapping.modules(in:)`, whose modules carry
+        // the names of the initializers they consume.
+        LSTMDiscovery.discover(in: file).map {
+            Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description), sourceTensors: $0.tensorNames)
+        }
     }
 }
 
