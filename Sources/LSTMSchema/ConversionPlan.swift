@@ -123,7 +123,7 @@ struct ConversionPlan {
     static func entry(_ named: NamedTensor, dtype: DType?) -> SafetensorsWriter.Entry {
         let t = named.tensor
         guard let dtype, t.dtype.isFloatingPoint, dtype != t.dtype else { return SafetensorsWriter.Entry(named) }
-        return SafetensorsWriter.Entry(name: named.name, dtype: dtype, shape: t.shape) { t.converted(to: dtype) }
+        return SafetensorsWriter.Entry(name: named.name, dtype: dtype, shape: t.shape, source: t) { t.converted(to: dtype) }
     }
 
     static func display(_ module: String) -> String { SchemaProblem.displayName(module) }

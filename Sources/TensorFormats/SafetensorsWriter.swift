@@ -17,17 +17,21 @@ public enum SafetensorsWriter {
         public var dtype: DType
         public var shape: [Int]
         public var load: () throws(FormatError) -> Tensor
+        /// The input tensor `load` reads, whose mapped pages are released once the entry is written.
+        public var source: Tensor?
 
-        public init(name: String, dtype: DType, shape: [Int], load: @escaping () throws(FormatError) -> Tensor) {
+        public init(name: String, dtype: DType, shape: [Int], source: Tensor? = nil,
+                    load: @escaping () throws(FormatError) -> Tensor) {
             self.name = name
             self.dtype = dtype
             self.shape = shape
+            self.source = source
             self.load = load
         }
 
         public init(_ named: NamedTensor) {
             let t = named.tensor
-            self.init(name: named.name, dtype: t.dtype, shape: t.shape, load: { t })
+            self.init(name: named.name, dtype: t.dtype, shape: t.shape, source: t, load: { t })
         }
     }
 
@@ -67,6 +71,7 @@ public enum SafetensorsWriter {
                 progress?(done)
                 start = end
             }
+            if let source = e.source { source.storage.releasePages(0..<source.storage.bytes.count) }
         }
     }
 

@@ -26,6 +26,7 @@ final class ConvertProgressBar: ConversionProgress, @unchecked Sendable {
         lock.lock()
         path = temporaryPath
         expected = max(expectedBytes, 1)
+        draw(written: 0, total: expected)
         lock.unlock()
         let t = Thread { [self] in loop() }
         thread = t
