@@ -86,11 +86,10 @@ public enum SafetensorsWriter {
                 throw FormatError(.unsupported, "two tensors share this name", entry: e.name)
             }
         }
-        return entries.sorted { a, b in
-            let ra = SafetensorsDType(a.dtype).alignmentRank, rb = SafetensorsDType(b.dtype).alignmentRank
-            if ra != rb { return ra > rb }
-            return Array(a.name.utf8).lexicographicallyPrecedes(Array(b.name.utf8))
-        }
+        let keyed = entries.map { (rank: SafetensorsDType($0.dtype).alignmentRank, name: Array($0.name.utf8), entry: $0) }
+        return keyed.sorted { a, b in
+            a.rank != b.rank ? a.rank > b.rank : a.name.lexicographicallyPrecedes(b.name)
+        }.map(\.entry)
     }
 
     /// The padded header of `ordered` and each tensor's byte range in the data buffer.

@@ -50,6 +50,16 @@ public enum TensorFileWriter {
     public static func write(_ entries: [SafetensorsWriter.Entry], metadata: [(key: String, value: String)],
                              format: OutputFormat, to output: OutputFile, options: Options = Options(),
                              progress: ((Int) -> Void)? = nil) throws(FormatError) -> [String] {
+        do {
+            return try dispatch(entries, metadata: metadata, format: format, to: output, options: options, progress: progress)
+        } catch {
+            throw error.inFile(output.path)
+        }
+    }
+
+    private static func dispatch(_ entries: [SafetensorsWriter.Entry], metadata: [(key: String, value: String)],
+                                 format: OutputFormat, to output: OutputFile, options: Options,
+                                 progress: ((Int) -> Void)?) throws(FormatError) -> [String] {
         var notes: [String] = []
         switch format {
         case .safetensors:
