@@ -51,7 +51,8 @@ public struct ConversionReport: Sendable {
 /// file and, where it applies, the tensor or byte offset.
 public struct ConversionError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
-        /// The request itself is wrong (unknown output extension): exit 64.
+        /// The request itself is wrong (unknown output extension, no such `--module`, several
+        /// modules for an ONNX target and no `--module`): exit 64.
         case usage
         /// The input cannot be used or cannot be represented in the target: exit 2.
         case unusable

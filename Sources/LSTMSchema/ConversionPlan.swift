@@ -41,10 +41,7 @@ struct ConversionPlan {
 
         if format == .onnx || request.module != nil {
             let candidate = try pick(candidates, name: request.module, file: source, target: format)
-            guard let module = candidate.module else {
-                throw ConversionError(.schema, "\(source): LSTM \(display(candidate.name)) does not match the nn.LSTM schema: "
-                                        + (candidate.problems.first ?? "see lstmkit validate"), problems: candidate.problems)
-            }
+            guard let module = candidate.module else { throw schemaError(candidate, file: source) }
             plan.moduleName = candidate.name
             if format == .onnx {
                 let cast = request.dtype.map { module.converted(to: $0) } ?? module
@@ -67,10 +64,7 @@ struct ConversionPlan {
         if file.format == .onnx {
             // Modules become canonical tensors; other initializers keep their names.
             let modules = candidates.compactMap(\.module)
-            for c in candidates where c.module == nil {
-                throw ConversionError(.schema, "\(source): LSTM \(display(c.name)) does not match the nn.LSTM schema: "
-                                        + (c.problems.first ?? "see lstmkit validate"), problems: c.problems)
-            }
+            if let broken = candidates.first(where: { $0.module == nil }) { throw schemaError(broken, file: source) }
             var consumed: Set<String> = []
             var out: [NamedTensor] = []
             for c in candidates {
@@ -94,15 +88,22 @@ struct ConversionPlan {
         let list = candidates.map { display($0.name) }.joined(separator: ", ")
         if let name {
             if let c = candidates.first(where: { $0.name == name || display($0.name) == name }) { return c }
-            throw ConversionError(.unusable, candidates.isEmpty
-                ? "\(file): has no LSTM, so there is no module \(display(name)) to convert"
-                : "\(file): has no LSTM module \(display(name)) (modules: \(list))")
+            throw ConversionError(.usage, candidates.isEmpty
+                ? "\(file): --module \(name): the file holds no LSTM"
+                : "\(file): --module \(name): no such LSTM; the file holds \(list)")
         }
         switch candidates.count {
-        case 0: throw ConversionError(.unusable, "\(file): has no LSTM to write as \(target == .onnx ? "an ONNX graph" : target.rawValue)")
+        case 0: throw ConversionError(.unusable, "\(file): holds no LSTM, so there is nothing to write as an ONNX graph")
         case 1: return candidates[0]
-        default: throw ConversionError(.unusable, "\(file): holds \(candidates.count) LSTMs (\(list)); an ONNX file holds one: pick it with --module")
+        default: throw ConversionError(.usage, "\(file): holds \(candidates.count) LSTMs (\(list)); an ONNX file holds one: pick it with --module")
         }
+    }
+
+    /// Exit 1: the module breaks the schema (its first problem; `lstmkit validate` lists all).
+    static func schemaError(_ c: Candidate, file: String) -> ConversionError {
+        let n = c.problems.count
+        return ConversionError(.schema, "\(file): LSTM \(display(c.name)) does not match the nn.LSTM schema (\(n) problem\(n == 1 ? "" : "s"); run lstmkit validate)"
+                                  + (c.problems.first.map { ": " + $0 } ?? ""), problems: c.problems)
     }
 
     static func refuseONNXOnlyFeatures(_ module: LSTMModule, file: String, target: OutputFormat) throws(ConversionError) {

@@ -67,7 +67,6 @@ struct ConvertCommand: ParsableCommand {
         do {
             report = try Conversion.run(request, progress: progress)
         } catch {
-            if error.kind == .usage { throw ValidationError(error.description) }
             printError(error.description)
             for problem in error.problems.dropFirst() { printError("  also: \(problem)") }
             throw ExitCode(error.exitCode)

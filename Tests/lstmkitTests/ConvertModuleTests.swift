@@ -69,8 +69,8 @@ import Testing
         let error = try #require(throws: ConversionError.self) {
             try Conversion.run(ConversionRequest(input: path, output: s.path("x.safetensors"), module: "decoder"))
         }
-        #expect(error.exitCode == 2)
-        #expect(error.description == "\(path): has no LSTM module 'decoder' (modules: 'dec', 'enc')")
+        #expect(error.exitCode == 64)
+        #expect(error.description == "\(path): --module decoder: no such LSTM; the file holds 'dec', 'enc'")
         #expect(!FileManager.default.fileExists(atPath: s.path("x.safetensors")))
     }
 
@@ -80,7 +80,7 @@ import Testing
         let error = try #require(throws: ConversionError.self) {
             try Conversion.run(ConversionRequest(input: path, output: s.path("x.onnx")))
         }
-        #expect(error.exitCode == 2)
+        #expect(error.exitCode == 64)
         #expect(error.description.contains("holds 2 LSTMs ('dec', 'enc'); an ONNX file holds one: pick it with --module"))
         #expect(s.listing == ["in.safetensors"])
     }
@@ -94,7 +94,7 @@ import Testing
             try Conversion.run(ConversionRequest(input: path, output: s.path("x.safetensors"), module: "enc"))
         }
         #expect(error.kind == .schema && error.exitCode == 1)
-        #expect(error.description.contains("LSTM 'enc' does not match the nn.LSTM schema"))
+        #expect(error.description.contains("LSTM 'enc' does not match the nn.LSTM schema (1 problem; run lstmkit validate): "))
         #expect(error.description.contains("enc.weight_hh_l0_reverse"))
         #expect(s.listing == ["in.safetensors"])
     }

@@ -45,7 +45,7 @@ def test_existing_output_is_refused_without_force(lstmkit, tmp_path):
     (["in.safetensors", "out.txt"], 64, "cannot tell the output format"),
     (["in.safetensors", "in.safetensors", "--force"], 2, "the output is the input file"),
     (["in.safetensors", "out.safetensors", "--dtype", "int8"], 64, "--dtype"),
-    (["in.safetensors", "out.safetensors", "--module", "nope"], 2, "has no LSTM, so there is no module 'nope'"),
+    (["in.safetensors", "out.safetensors", "--module", "nope"], 64, "--module nope: the file holds no LSTM"),
 ])
 def test_errors_exit_with_one_sentence(lstmkit, tmp_path, args, code, needle):
     write_inputs(tmp_path)
