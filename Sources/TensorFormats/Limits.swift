@@ -4,6 +4,8 @@ public struct Limits: Sendable {
     public var npyHeaderBytes = 10_000
     /// Largest safetensors JSON header, in bytes (the reference implementation's cap).
     public var safetensorsHeaderBytes = 100_000_000
+    /// Most nested JSON arrays/objects in a safetensors header (serde_json's recursion limit).
+    public var jsonDepth = 127
     /// Largest tensor rank.
     public var maxRank = 32
     /// Most members a ZIP archive may list.
