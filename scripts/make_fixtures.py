@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import goldens, npz_files, pytorch_files, selfcheck  # noqa: E402
+from fixtures import goldens, npz_files, onnx_files, pytorch_files, selfcheck  # noqa: E402
 
 
 def main() -> None:
@@ -36,6 +36,7 @@ def main() -> None:
     npz_files.make(m)
     pytorch_files.make(m)
     goldens.make_checks(m)
+    onnx_files.make(m)
     m.write()
     pairs = selfcheck.run(m)
     c.assert_no_local_paths()
