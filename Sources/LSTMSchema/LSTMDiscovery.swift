@@ -78,5 +78,13 @@ public struct DiscoveredModule: Sendable {
     /// Full names of the module's canonical tensors, in file order.
     public var tensorNames: [String]
 
+    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, tensorNames: [String]) {
+        self.name = name
+        self.config = config
+        self.problems = problems
+        self.module = module
+        self.tensorNames = tensorNames
+    }
+
     public var isValid: Bool { module != nil }
 }

@@ -27,33 +27,53 @@ public struct LoadedModel: Sendable {
 /// ```
 ///
 /// PyTorch, npz, npy and safetensors files are mapped by tensor names (``LSTMDiscovery``); ONNX files
-/// by their graph's LSTM nodes (`ONNXLSTMMapping`).
+/// by their graph's LSTM nodes (``ONNXLSTMMapping``), whose modules are valid by construction (an
+/// inconsistent node is a `FormatError`) and have no `tensorNames`.
 public enum LSTMSchemaLoader {
-    /// Reads `path` (format recognised by content) and discovers its LSTMs. Throws only when the file
-    /// cannot be used; schema problems are returned in the result.
+    /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
+    /// Throws only when the file cannot be used; schema problems are returned in the result.
     public static func load(path: String, limits: Limits = .default) throws(FormatError) -> LoadedModel {
-        try load(file: readTensorFile(path: path, limits: limits))
-    }
-
-    /// Discovers the LSTMs of tensors already read.
-    public static func load(file: TensorFile) throws(FormatError) -> LoadedModel {
-        if file.format == .onnx {
-            // MERGE-HOOK(onnx): route to `ONNXLSTMMapping.modules(in: ONNXModelFile.read(path: file.path))`
-            // and wrap each module as a valid DiscoveredModule. Until the ONNX mapping is on main,
-            // ONNX files are refused here rather than mis-read by tensor names.
-            throw FormatError(.unsupported, "the ONNX LSTM mapping is not built into this version of lstmkit", file: file.path)
-        }
-        return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
-    }
-
-    /// MERGE-HOOK(TensorFileIO): becomes `TensorFileIO.read(path:limits:)` once that dispatcher is on
-    /// main. Until then: safetensors through its reader; every other format refused by name.
-    static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
         let mapped = try MappedFile(path: path)
-        let kind = FileFormat.sniffMagic(mapped.bytes)
-        if kind == .safetensors { return try SafetensorsReader.read(file: mapped, limits: limits) }
-        throw FormatError(.unsupported, kind.map { "no reader for \($0) files is built into this version of lstmkit" }
-                                           ?? "not a format lstmkit reads (PyTorch, ONNX, npy/npz, safetensors)",
-                          file: path)
+        let format: FileFormat
+        do {
+            format = try TensorFileIO.classify(mapped, limits: limits).format
+        } catch {
+            throw error.inFile(path)
+        }
+        guard format == .onnx else { return try load(file: TensorFileIO.read(path: path, limits: limits)) }
+        let model = try ONNXModelFile.read(file: mapped, limits: limits)
+        return try onnx(model, path: path)
+    }
+
+    /// Discovers the LSTMs of tensors already read (for ONNX, the graph is read again from `file.path`).
+    public static func load(file: TensorFile, limits: Limits = .default) throws(FormatError) -> LoadedModel {
+        guard file.format == .onnx else {
+            return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
+        }
+        let model = try ONNXModelFile.read(path: file.path, limits: limits)
+        var loaded = try onnx(model, path: file.path)
+        loaded.file = file
+        return loaded
+    }
+
+    private static func onnx(_ model: ONNXModel, path: String) throws(FormatError) -> LoadedModel {
+        let modules: [LSTMModule]
+        do {
+            modules = try ONNXLSTMMapping.modules(in: model)
+        } catch {
+            throw error.inFile(path)
+        }
+        var file = TensorFile(path: path, format: .onnx, metadata: model.metadataProps)
+        for t in model.graph.initializers {
+            if let value = t.tensor {
+                file.tensors.append(NamedTensor(name: t.name, tensor: value))
+            } else {
+                file.notes.append("initializer '\(t.name)' of \(t.dataType) skipped (no matching dtype)")
+            }
+        }
+        let discovered = modules.map {
+            DiscoveredModule(name: $0.name, config: $0.config, problems: [], module: $0, tensorNames: [])
+        }
+        return LoadedModel(file: file, discovered: discovered)
     }
 }

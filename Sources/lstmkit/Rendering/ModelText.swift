@@ -23,7 +23,11 @@ enum ModelText {
                                "bias", "dtype", "status"])
         for d in modules {
             let count = problems.map { $0.filter { $0.module == d.name }.count } ?? d.problems.count
-            let status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
+            var status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
+            if let onnx = d.module?.onnx {
+                let extras = onnx.nonPyTorchFeatures + (onnx.hasSequenceLens ? ["sequence_lens"] : []) + (onnx.layout == 1 ? ["layout=1"] : [])
+                if !extras.isEmpty { status += " (ONNX: " + extras.joined(separator: ", ") + ")" }
+            }
             if let c = d.config {
                 table.append([cell(d.name), String(c.inputSize), String(c.hiddenSize),
                               String(c.numLayers), String(c.bidirectional), String(c.projSize), String(c.bias),
