@@ -60,7 +60,7 @@ enum ModelText {
     /// The sentence on stderr when problems were found: the file, how many, and the first in full.
     static func problemSentence(file: String, _ problems: [SchemaProblem]) -> String {
         guard let first = problems.first else { return "\(file): no problems" }
-        if problems.count == 1 { return "\(file): \(first.description)" }
-        return "\(file): \(problems.count) problems; first: \(first.description)"
+        if problems.count == 1 { return printable("\(file): \(first.description)") }
+        return printable("\(file): \(problems.count) problems; first: \(first.description)")
     }
 }
