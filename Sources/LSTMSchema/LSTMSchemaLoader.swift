@@ -28,7 +28,8 @@ public struct LoadedModel: Sendable {
 ///
 /// PyTorch, npz, npy and safetensors files are mapped by tensor names (``LSTMDiscovery``); ONNX files
 /// by their graph's LSTM nodes (``ONNXLSTMMapping``), whose modules are valid by construction (an
-/// inconsistent node is a `FormatError`) and have no `tensorNames`.
+/// inconsistent node is a `FormatError`); their `tensorNames` are the canonical names their weights
+/// take under the module's name (the file itself holds ONNX W / R / B initializers).
 public enum LSTMSchemaLoader {
     /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
     /// Throws only when the file cannot be used; schema problems are returned in the result.
@@ -71,8 +72,9 @@ public enum LSTMSchemaLoader {
                 file.notes.append("initializer '\(t.name)' of \(t.dataType) skipped (no matching dtype)")
             }
         }
-        let discovered = modules.map {
-            DiscoveredModule(name: $0.name, config: $0.config, problems: [], module: $0, tensorNames: [])
+        let discovered = modules.map { module in
+            DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
+                             tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
         }
         return LoadedModel(file: file, discovered: discovered)
     }
