@@ -27,29 +27,55 @@ public struct LoadedModel: Sendable {
 /// ```
 ///
 /// PyTorch, npz, npy and safetensors files are mapped by tensor names (``LSTMDiscovery``); ONNX files
-/// by their graph's LSTM nodes (`ONNXLSTMMapping`).
+/// by their graph's LSTM nodes (``ONNXLSTMMapping``), whose modules are valid by construction (an
+/// inconsistent node is a `FormatError`); their `tensorNames` are the canonical names their weights
+/// take under the module's name (the file itself holds ONNX W / R / B initializers).
 public enum LSTMSchemaLoader {
-    /// Reads `path` (format recognised by content) and discovers its LSTMs. Throws only when the file
-    /// cannot be used; schema problems are returned in the result.
+    /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
+    /// Throws only when the file cannot be used; schema problems are returned in the result.
     public static func load(path: String, limits: Limits = .default) throws(FormatError) -> LoadedModel {
-        try load(file: readTensorFile(path: path, limits: limits))
-    }
-
-    /// Discovers the LSTMs of tensors already read.
-    public static func load(file: TensorFile) throws(FormatError) -> LoadedModel {
-        if file.format == .onnx {
-            let modules = try ONNXLSTMMapping.modules(path: file.path)
-            let discovered = modules.map { module in
-                DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
-                                 tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
-            }
-            return LoadedModel(file: file, discovered: discovered)
+        let mapped = try MappedFile(path: path)
+        let format: FileFormat
+        do {
+            format = try TensorFileIO.classify(mapped, limits: limits).format
+        } catch {
+            throw error.inFile(path)
         }
-        return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
+        guard format == .onnx else { return try load(file: TensorFileIO.read(path: path, limits: limits)) }
+        let model = try ONNXModelFile.read(file: mapped, limits: limits)
+        return try onnx(model, path: path)
     }
 
-    /// Every format through the shared content-based dispatcher.
-    static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
-        try TensorFileIO.read(path: path, limits: limits)
+    /// Discovers the LSTMs of tensors already read (for ONNX, the graph is read again from `file.path`).
+    public static func load(file: TensorFile, limits: Limits = .default) throws(FormatError) -> LoadedModel {
+        guard file.format == .onnx else {
+            return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
+        }
+        let model = try ONNXModelFile.read(path: file.path, limits: limits)
+        var loaded = try onnx(model, path: file.path)
+        loaded.file = file
+        return loaded
+    }
+
+    private static func onnx(_ model: ONNXModel, path: String) throws(FormatError) -> LoadedModel {
+        let modules: [LSTMModule]
+        do {
+            modules = try ONNXLSTMMapping.modules(in: model)
+        } catch {
+            throw error.inFile(path)
+        }
+        var file = TensorFile(path: path, format: .onnx, metadata: model.metadataProps)
+        for t in model.graph.initializers {
+            if let value = t.tensor {
+                file.tensors.append(NamedTensor(name: t.name, tensor: value))
+            } else {
+                file.notes.append("initializer '\(t.name)' of \(t.dataType) skipped (no matching dtype)")
+            }
+        }
+        let discovered = modules.map { module in
+            DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
+                             tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
+        }
+        return LoadedModel(file: file, discovered: discovered)
     }
 }
