@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import goldens, npz_files, onnx_files, pytorch_files, safetensors_files, selfcheck  # noqa: E402
+from fixtures import goldens, malformed, npz_files, onnx_files, pytorch_files, safetensors_files, selfcheck  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     goldens.make_checks(m)
     onnx_files.make(m)
     safetensors_files.make(m)
-
+    malformed.make(m)
     m.write()
     pairs = selfcheck.run(m)
     refused = selfcheck.check_malformed(m)
