@@ -32,6 +32,6 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "LSTMSchemaTests", dependencies: ["LSTMSchema"]),
         .testTarget(name: "LSTMReferenceTests", dependencies: ["LSTMReference"]),
-        .testTarget(name: "lstmkitTests", dependencies: ["lstmkit", "TensorFormats", "LSTMSchema"]),
+        .testTarget(name: "lstmkitTests", dependencies: ["lstmkit", "TensorFormats", "LSTMSchema"], exclude: ["Snapshots"]),
     ]
 )

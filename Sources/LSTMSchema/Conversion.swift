@@ -152,14 +152,9 @@ public enum Conversion {
         }
     }
 
-    /// MERGE-HOOK(TensorFileIO / LSTMSchemaLoader): becomes the shared loader once the readers are
-    /// on main. Until then only safetensors inputs are read.
+    /// Every tensor of the input, whatever its format.
     static func readInput(_ path: String) throws(FormatError) -> TensorFile {
-        let mapped = try MappedFile(path: path)
-        if FileFormat.sniffMagic(mapped.bytes) == .safetensors {
-            return try SafetensorsReader.read(file: mapped)
-        }
-        throw FormatError(.unsupported, "no reader for this format is built into this version of lstmkit", file: path)
+        try TensorFileIO.read(path: path)
     }
 
     /// MERGE-HOOK(onnx): `ONNXModelFile.write(ONNXLSTMExport.model(for: module), to: output)`.

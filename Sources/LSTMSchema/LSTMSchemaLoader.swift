@@ -46,12 +46,12 @@ public enum LSTMSchemaLoader {
         return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
     }
 
-    /// MERGE-HOOK(TensorFileIO): becomes `TensorFileIO.read(path:limits:)` once the readers are on main.
-    /// Until then it opens the file (so missing / unreadable files fail as they will later) and
-    /// refuses every format by name.
+    /// MERGE-HOOK(TensorFileIO): becomes `TensorFileIO.read(path:limits:)` once that dispatcher is on
+    /// main. Until then: safetensors through its reader; every other format refused by name.
     static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
         let mapped = try MappedFile(path: path)
         let kind = FileFormat.sniffMagic(mapped.bytes)
+        if kind == .safetensors { return try SafetensorsReader.read(file: mapped, limits: limits) }
         throw FormatError(.unsupported, kind.map { "no reader for \($0) files is built into this version of lstmkit" }
                                            ?? "not a format lstmkit reads (PyTorch, ONNX, npy/npz, safetensors)",
                           file: path)
