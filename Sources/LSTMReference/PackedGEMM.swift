@@ -42,7 +42,8 @@ final class PackedMatrix<T: LSTMScalar>: @unchecked Sendable {
 /// of ``blockK``, rows into blocks of ``blockM`` (an A block of ~120 KB stays in L2), and each
 /// (6 rows × 16 columns) tile is computed by a register-resident micro-kernel. Rows left over after
 /// the 6-row tiles go through 4-, 2- and 1-row kernels, so a batch of 1 (the recurrence's GEMV)
-/// wastes nothing. With `accumulate` false, C is overwritten.
+/// wastes nothing. With `accumulate` false, C is overwritten. The tile kernels are concrete per
+/// scalar type (``LSTMScalar/gemmTile(rows:kc:a:lda:b:c:ldc:add:)``) so that unoptimised (debug) builds stay usable.
 enum GEMM {
     static let blockK = 256
     static let blockM = 120
@@ -101,96 +102,6 @@ enum GEMM {
     @inline(__always)
     static func tile<T: LSTMScalar>(rows: Int, kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
                                     c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        switch rows {
-        case 6: kernel6(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
-        case 4: kernel4(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
-        case 2: kernel2(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
-        default: kernel1(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
-        }
-    }
-
-    @inline(__always)
-    static func put<T: LSTMScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>, add: Bool) {
-        storeVector(add ? loadVector(p) + v : v, p)
-    }
-
-    static func kernel6<T: LSTMScalar>(kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
-                                       c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        var c00 = SIMD8<T>(), c01 = SIMD8<T>(), c10 = SIMD8<T>(), c11 = SIMD8<T>()
-        var c20 = SIMD8<T>(), c21 = SIMD8<T>(), c30 = SIMD8<T>(), c31 = SIMD8<T>()
-        var c40 = SIMD8<T>(), c41 = SIMD8<T>(), c50 = SIMD8<T>(), c51 = SIMD8<T>()
-        let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
-        var pb = b
-        for kk in 0..<kc {
-            let b0 = loadVector(pb), b1 = loadVector(pb + 8)
-            var s = SIMD8<T>(repeating: a0[kk]); c00 += s * b0; c01 += s * b1
-            s = SIMD8<T>(repeating: a1[kk]); c10 += s * b0; c11 += s * b1
-            s = SIMD8<T>(repeating: a2[kk]); c20 += s * b0; c21 += s * b1
-            s = SIMD8<T>(repeating: a3[kk]); c30 += s * b0; c31 += s * b1
-            s = SIMD8<T>(repeating: a4[kk]); c40 += s * b0; c41 += s * b1
-            s = SIMD8<T>(repeating: a5[kk]); c50 += s * b0; c51 += s * b1
-            pb += 16
-        }
-        put(c00, c, add: add); put(c01, c + 8, add: add)
-        put(c10, c + ldc, add: add); put(c11, c + ldc + 8, add: add)
-        put(c20, c + 2 * ldc, add: add); put(c21, c + 2 * ldc + 8, add: add)
-        put(c30, c + 3 * ldc, add: add); put(c31, c + 3 * ldc + 8, add: add)
-        put(c40, c + 4 * ldc, add: add); put(c41, c + 4 * ldc + 8, add: add)
-        put(c50, c + 5 * ldc, add: add); put(c51, c + 5 * ldc + 8, add: add)
-    }
-
-    static func kernel4<T: LSTMScalar>(kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
-                                       c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        var c00 = SIMD8<T>(), c01 = SIMD8<T>(), c10 = SIMD8<T>(), c11 = SIMD8<T>()
-        var c20 = SIMD8<T>(), c21 = SIMD8<T>(), c30 = SIMD8<T>(), c31 = SIMD8<T>()
-        let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
-        var pb = b
-        for kk in 0..<kc {
-            let b0 = loadVector(pb), b1 = loadVector(pb + 8)
-            var s = SIMD8<T>(repeating: a0[kk]); c00 += s * b0; c01 += s * b1
-            s = SIMD8<T>(repeating: a1[kk]); c10 += s * b0; c11 += s * b1
-            s = SIMD8<T>(repeating: a2[kk]); c20 += s * b0; c21 += s * b1
-            s = SIMD8<T>(repeating: a3[kk]); c30 += s * b0; c31 += s * b1
-            pb += 16
-        }
-        put(c00, c, add: add); put(c01, c + 8, add: add)
-        put(c10, c + ldc, add: add); put(c11, c + ldc + 8, add: add)
-        put(c20, c + 2 * ldc, add: add); put(c21, c + 2 * ldc + 8, add: add)
-        put(c30, c + 3 * ldc, add: add); put(c31, c + 3 * ldc + 8, add: add)
-    }
-
-    static func kernel2<T: LSTMScalar>(kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
-                                       c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        var c00 = SIMD8<T>(), c01 = SIMD8<T>(), c10 = SIMD8<T>(), c11 = SIMD8<T>()
-        let a0 = a, a1 = a + lda
-        var pb = b
-        for kk in 0..<kc {
-            let b0 = loadVector(pb), b1 = loadVector(pb + 8)
-            var s = SIMD8<T>(repeating: a0[kk]); c00 += s * b0; c01 += s * b1
-            s = SIMD8<T>(repeating: a1[kk]); c10 += s * b0; c11 += s * b1
-            pb += 16
-        }
-        put(c00, c, add: add); put(c01, c + 8, add: add)
-        put(c10, c + ldc, add: add); put(c11, c + ldc + 8, add: add)
-    }
-
-    /// One row: two independent accumulator pairs over even and odd k hide the add latency.
-    static func kernel1<T: LSTMScalar>(kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
-                                       c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        var c00 = SIMD8<T>(), c01 = SIMD8<T>(), d00 = SIMD8<T>(), d01 = SIMD8<T>()
-        var pb = b
-        var kk = 0
-        while kk + 2 <= kc {
-            let s = SIMD8<T>(repeating: a[kk]), t = SIMD8<T>(repeating: a[kk + 1])
-            c00 += s * loadVector(pb); c01 += s * loadVector(pb + 8)
-            d00 += t * loadVector(pb + 16); d01 += t * loadVector(pb + 24)
-            pb += 32
-            kk += 2
-        }
-        if kk < kc {
-            let s = SIMD8<T>(repeating: a[kk])
-            c00 += s * loadVector(pb); c01 += s * loadVector(pb + 8)
-        }
-        put(c00 + d00, c, add: add); put(c01 + d01, c + 8, add: add)
+        T.gemmTile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
     }
 }

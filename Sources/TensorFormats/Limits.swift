@@ -26,6 +26,10 @@ public struct Limits: Sendable {
     public var pickleWalkNodes = 10_000_000
     /// Largest protobuf message (ONNX model without external data).
     public var protobufBytes = 2 << 30
+    /// Deepest protobuf message nesting (an ONNX graph attribute inside a node inside a graph is 3 levels).
+    public var protobufDepth = 64
+    /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
+    public var onnxDecodedBytes = 3 << 30
 
     public init() {}
 
