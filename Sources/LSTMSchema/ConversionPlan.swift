@@ -36,7 +36,12 @@ struct ConversionPlan {
     static func make(file: TensorFile, request: ConversionRequest, format: OutputFormat) throws(ConversionError) -> ConversionPlan {
         var plan = ConversionPlan()
         plan.metadata = file.metadata
-        let candidates = discover(file)
+        let candidates: [Candidate]
+        do {
+            candidates = try discover(file)
+        } catch {
+            throw ConversionError(error.inFile(file.path))
+        }
         let source = file.path
 
         if format == .onnx || request.module != nil {
@@ -130,12 +135,42 @@ struct ConversionPlan {
     static func display(_ module: String) -> String { SchemaProblem.displayName(module) }
 
     /// The LSTM modules of `file`, valid or not, in file order.
-    static func discover(_ file: TensorFile) -> [Candidate] {
-        // MERGE-HOOK(onnx): ONNX files map through `ONNXLSTMMapping.modules(in:)`, whose modules carry
-        // the names of the initializers they consume.
-        LSTMDiscovery.discover(in: file).map {
-            Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description), sourceTensors: $0.tensorNames)
+    static func discover(_ file: TensorFile) throws(FormatError) -> [Candidate] {
+        let loaded = try LSTMSchemaLoader.load(file: file)
+        let consumed = file.format == .onnx ? try ONNXSourceTensors.consumed(path: file.path) : nil
+        return loaded.discovered.map {
+            Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description),
+                      sourceTensors: consumed.map { Array($0) } ?? $0.tensorNames)
         }
+    }
+}
+
+/// Which initializers of an ONNX model its LSTM modules are built from.
+enum ONNXSourceTensors {
+    /// The initializers behind the W, R, B and P inputs of every `LSTM` node (through `Identity`
+    /// nodes); every initializer for a graph lstmkit exported (its metadata names the module: the
+    /// graph holds that module and its I/O defaults only).
+    static func consumed(path: String) throws(FormatError) -> Set<String> {
+        let model = try ONNXModelFile.read(path: path)
+        let initializers = Set(model.graph.initializers.map(\.name))
+        if model.metadata("lstmkit.module") != nil { return initializers }
+        var identity: [String: String] = [:]
+        for n in model.graph.nodes where n.opType == "Identity" && n.isDefaultDomain {
+            if let output = n.outputs.first, let input = n.input(0) { identity[output] = input }
+        }
+        var out: Set<String> = []
+        for n in model.graph.nodes where n.opType == "LSTM" && n.isDefaultDomain {
+            for slot in [1, 2, 3, 7] {
+                guard var name = n.input(slot) else { continue }
+                var hops = 0
+                while !initializers.contains(name), let next = identity[name], hops < identity.count {
+                    name = next
+                    hops += 1
+                }
+                if initializers.contains(name) { out.insert(name) }
+            }
+        }
+        return out
     }
 }
 
