@@ -40,6 +40,9 @@ public enum ONNXLSTMMapping {
 
     /// The modules of `model`'s main graph, in graph order of their first nodes.
     public static func modules(in model: ONNXModel) throws(FormatError) -> [LSTMModule] {
+        if model.metadata(ONNXExportMetadata.lowering) == ONNXExportMetadata.scanLowering {
+            return [try ONNXProjectedLSTM.module(from: model)]
+        }
         let graph = ONNXGraphIndex(model.graph)
         var parsed: [Int: ONNXLSTMNode] = [:]
         var order: [Int] = []
