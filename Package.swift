@@ -35,6 +35,6 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "LSTMSchemaTests", dependencies: ["LSTMSchema"]),
         .testTarget(name: "LSTMReferenceTests", dependencies: ["LSTMReference"]),
-        .testTarget(name: "lstmkitTests", dependencies: ["lstmkit", "TensorFormats"]),
+        .testTarget(name: "lstmkitTests", dependencies: ["lstmkit", "TensorFormats", "LSTMSchema"], exclude: ["Snapshots"]),
     ]
 )

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Regenerates every file under Fixtures/ and Fixtures/manifest.json with real torch, numpy, onnx,
+onnxruntime and safetensors (versions pinned in scripts/requirements-fixtures.txt).
+
+    "$(scripts/venv)/bin/python" scripts/make_fixtures.py
+
+The family folders (npz/, pytorch/, onnx/, safetensors/, golden/, invalid/, malformed/) are
+deleted and rewritten; Fixtures/README.md is kept. Output is deterministic: every random value is
+seeded by the fixture's name, and a second run writes the same bytes.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import warnings
+
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+warnings.filterwarnings("ignore")
+
+import torch  # noqa: E402
+
+from fixtures import common as c  # noqa: E402
+from fixtures import goldens, npz_files, onnx_files, pytorch_files, selfcheck  # noqa: E402
+
+
+def main() -> None:
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    for d in c.FAMILY_DIRS:
+        shutil.rmtree(c.FIXTURES / d, ignore_errors=True)
+    m = c.Manifest()
+    goldens.make_base(m)
+    npz_files.make(m)
+    pytorch_files.make(m)
+    goldens.make_checks(m)
+    onnx_files.make(m)
+    m.write()
+    pairs = selfcheck.run(m)
+    c.assert_no_local_paths()
+    total = sum(p.stat().st_size for p in c.FIXTURES.rglob("*") if p.is_file())
+    counts: dict[str, int] = {}
+    for e in m.entries.values():
+        counts[e["file"].split("/")[0]] = counts.get(e["file"].split("/")[0], 0) + 1
+    print(f"{len(m.entries)} manifest entries {counts}; {pairs} golden pairings checked; Fixtures/ holds {total} bytes")
+    assert total < 5_000_000, "Fixtures/ must stay under 5 MB"
+
+
+if __name__ == "__main__":
+    main()
