@@ -38,22 +38,22 @@ public enum LSTMSchemaLoader {
     /// Discovers the LSTMs of tensors already read.
     public static func load(file: TensorFile) throws(FormatError) -> LoadedModel {
         if file.format == .onnx {
-            // MERGE-HOOK(onnx): route to `ONNXLSTMMapping.modules(in: ONNXModelFile.read(path: file.path))`
-            // and wrap each module as a valid DiscoveredModule. Until the ONNX mapping is on main,
-            // ONNX files are refused here rather than mis-read by tensor names.
-            throw FormatError(.unsupported, "the ONNX LSTM mapping is not built into this version of lstmkit", file: file.path)
+            let model = try ONNXModelFile.model(of: file)
+            do throws(FormatError) {
+                let mapped = try ONNXLSTMMapping.mapped(in: model)
+                return LoadedModel(file: file, discovered: mapped.map {
+                    DiscoveredModule(name: $0.module.name, config: $0.module.config, problems: [], module: $0.module,
+                                     tensorNames: $0.initializers)
+                })
+            } catch {
+                throw error.inFile(file.path)
+            }
         }
         return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
     }
 
-    /// MERGE-HOOK(TensorFileIO): becomes `TensorFileIO.read(path:limits:)` once that dispatcher is on
-    /// main. Until then: safetensors through its reader; every other format refused by name.
+    /// The file's tensors through the shared reader (format recognised by content).
     static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
-        let mapped = try MappedFile(path: path)
-        let kind = FileFormat.sniffMagic(mapped.bytes)
-        if kind == .safetensors { return try SafetensorsReader.read(file: mapped, limits: limits) }
-        throw FormatError(.unsupported, kind.map { "no reader for \($0) files is built into this version of lstmkit" }
-                                           ?? "not a format lstmkit reads (PyTorch, ONNX, npy/npz, safetensors)",
-                          file: path)
+        try TensorFileIO.read(path: path, limits: limits)
     }
 }

@@ -114,7 +114,7 @@ enum ONNXProjectedLSTM {
         }
         let graph = ONNXGraphIndex(model.graph)
         func tensor(_ n: String, _ shape: [Int]) throws(FormatError) -> Tensor {
-            guard case .tensor(let t) = graph.constant("rnn." + n) else {
+            guard case .tensor(let t, _) = graph.constant("rnn." + n) else {
                 throw FormatError(.corrupt, "lstmkit scan-projection model has no initializer rnn.\(n)", entry: name)
             }
             guard t.shape == shape, t.dtype == c.dtype else {

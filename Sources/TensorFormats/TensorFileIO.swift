@@ -28,8 +28,7 @@ public enum TensorFileIO {
             case .safetensors:
                 return try SafetensorsReader.read(file: file, limits: limits)
             case .onnx:
-                // TODO(format engineer): return try ONNXModelFile.readTensors(file: file)
-                throw FormatError(.unsupported, "ONNX models are not supported yet")
+                return try ONNXModelFile.readTensors(file: file, limits: limits)
             }
         } catch {
             throw error.inFile(path)
