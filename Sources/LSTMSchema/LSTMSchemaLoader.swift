@@ -34,48 +34,24 @@ public enum LSTMSchemaLoader {
     /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
     /// Throws only when the file cannot be used; schema problems are returned in the result.
     public static func load(path: String, limits: Limits = .default) throws(FormatError) -> LoadedModel {
-        let mapped = try MappedFile(path: path)
-        let format: FileFormat
-        do {
-            format = try TensorFileIO.classify(mapped, limits: limits).format
-        } catch {
-            throw error.inFile(path)
-        }
-        guard format == .onnx else { return try load(file: TensorFileIO.read(path: path, limits: limits)) }
-        let model = try ONNXModelFile.read(file: mapped, limits: limits)
-        return try onnx(model, path: path)
+        try load(file: TensorFileIO.read(path: path, limits: limits))
     }
 
-    /// Discovers the LSTMs of tensors already read (for ONNX, the graph is read again from `file.path`).
+    /// Discovers the LSTMs of tensors already read (ONNX files: from the graph the reader kept).
     public static func load(file: TensorFile, limits: Limits = .default) throws(FormatError) -> LoadedModel {
         guard file.format == .onnx else {
             return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
         }
-        let model = try ONNXModelFile.read(path: file.path, limits: limits)
-        var loaded = try onnx(model, path: file.path)
-        loaded.file = file
-        return loaded
-    }
-
-    private static func onnx(_ model: ONNXModel, path: String) throws(FormatError) -> LoadedModel {
-        let modules: [LSTMModule]
-        do {
-            modules = try ONNXLSTMMapping.modules(in: model)
+        do throws(FormatError) {
+            let model = try ONNXModelFile.model(of: file)
+            let mapped = try ONNXLSTMMapping.mapped(in: model)
+            return LoadedModel(file: file, discovered: mapped.map {
+                let prefix = $0.module.name.isEmpty ? "" : $0.module.name + "."
+                return DiscoveredModule(name: $0.module.name, config: $0.module.config, problems: [], module: $0.module,
+                                        tensorNames: $0.module.canonicalTensors(prefix: prefix).map(\.name))
+            })
         } catch {
-            throw error.inFile(path)
+            throw error.inFile(file.path)
         }
-        var file = TensorFile(path: path, format: .onnx, metadata: model.metadataProps)
-        for t in model.graph.initializers {
-            if let value = t.tensor {
-                file.tensors.append(NamedTensor(name: t.name, tensor: value))
-            } else {
-                file.notes.append("initializer '\(t.name)' of \(t.dataType) skipped (no matching dtype)")
-            }
-        }
-        let discovered = modules.map { module in
-            DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
-                             tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
-        }
-        return LoadedModel(file: file, discovered: discovered)
     }
 }
