@@ -14,7 +14,7 @@ public struct CanonicalName: Hashable, Sendable, Comparable, CustomStringConvert
     }
 
     /// Layer indices above this are not read as layers (they are reported as unexpected tensors).
-    public static let maxLayerIndex = 9_999
+    public static let maxLayerIndex = 999
 
     public var kind: Kind
     public var layer: Int
@@ -38,7 +38,7 @@ public struct CanonicalName: Hashable, Sendable, Comparable, CustomStringConvert
                 reverse = true
                 rest = rest.dropLast("_reverse".count)
             }
-            guard !rest.isEmpty, rest.count <= 4, rest.allSatisfy({ $0.isASCII && $0.isNumber }),
+            guard !rest.isEmpty, rest.count <= 3, rest.allSatisfy({ $0.isASCII && $0.isNumber }),
                   rest == "0" || rest.first != "0", let layer = Int(rest), layer <= CanonicalName.maxLayerIndex
             else { return nil }
             self.init(kind, layer: layer, reverse: reverse)

@@ -11,12 +11,15 @@ import TensorFormats
 ///   `model_state_dict.` are simply part of P.
 /// - The config is inferred from the tensors: hidden_size = gate rows / 4 (the majority over the
 ///   module's weight_ih / weight_hh / bias tensors, so one wrong tensor is reported instead of
-///   skewing the inference); input_size = columns of `weight_ih_l0`; num_layers = the number of
-///   contiguous layer indices from 0; bidirectional when any `_reverse` tensor exists; proj_size =
-///   rows of `weight_hr` when present; bias when any bias tensor exists; dtype of `weight_ih_l0`.
+///   skewing the inference); input_size = columns of `weight_ih_l0`; num_layers = the highest layer
+///   index + 1 (a layer missing in between is a gap whose tensors are reported missing);
+///   bidirectional when any `_reverse` tensor exists; proj_size = rows of `weight_hr` when present;
+///   bias when any bias tensor exists; dtype of `weight_ih_l0`.
 /// - Then every tensor is checked against that config and *all* problems are reported: missing and
 ///   unexpected tensors, wrong shapes (expected shape with its formula and the shape found), layer
-///   gaps, mixed or non-floating dtypes, gate rows that are not 4·hidden_size (GRU, RNN).
+///   gaps, mixed or non-floating dtypes, gate rows that are not 4·hidden_size (3·hidden_size: every
+///   gate-row tensor is reported as looking like a GRU; 1·hidden_size: like a plain RNN). A module
+///   that is not an LSTM, or whose input_size cannot be inferred, has no config.
 ///
 /// Modules are returned in the order their first tensor appears in the file.
 public enum LSTMDiscovery {

@@ -38,22 +38,17 @@ public enum LSTMSchemaLoader {
     /// Discovers the LSTMs of tensors already read.
     public static func load(file: TensorFile) throws(FormatError) -> LoadedModel {
         if file.format == .onnx {
-            // MERGE-HOOK(onnx): route to `ONNXLSTMMapping.modules(in: ONNXModelFile.read(path: file.path))`
-            // and wrap each module as a valid DiscoveredModule. Until the ONNX mapping is on main,
-            // ONNX files are refused here rather than mis-read by tensor names.
-            throw FormatError(.unsupported, "the ONNX LSTM mapping is not built into this version of lstmkit", file: file.path)
+            let modules = try ONNXLSTMMapping.modules(path: file.path)
+            let discovered = modules.map { module in
+                DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
+                                 tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
+            }
+            return LoadedModel(file: file, discovered: discovered)
         }
         return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
     }
 
-    /// MERGE-HOOK(TensorFileIO): becomes `TensorFileIO.read(path:limits:)` once the readers are on main.
-    /// Until then it opens the file (so missing / unreadable files fail as they will later) and
-    /// refuses every format by name.
     static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
-        let mapped = try MappedFile(path: path)
-        let kind = FileFormat.sniffMagic(mapped.bytes)
-        throw FormatError(.unsupported, kind.map { "no reader for \($0) files is built into this version of lstmkit" }
-                                           ?? "not a format lstmkit reads (PyTorch, ONNX, npy/npz, safetensors)",
-                          file: path)
+        try TensorFileIO.read(path: path, limits: limits)
     }
 }

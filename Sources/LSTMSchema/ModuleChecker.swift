@@ -33,29 +33,18 @@ struct ModuleChecker {
     mutating func check() -> DiscoveredModule {
         let sorted = params.keys.sorted()
 
-        // Layers: contiguous from 0; anything after a missing index is a gap.
+        // Layers 0 ... highest index present; the tensors of a layer in a gap are reported missing.
         let present = Set(sorted.map(\.layer))
-        var numLayers = 0
-        while present.contains(numLayers) { numLayers += 1 }
-        let highest = present.max() ?? 0
-        if numLayers <= highest {
-            for k in numLayers..<highest where !present.contains(k) {
-                let later = present.filter { $0 > k }.sorted().map(String.init).joined(separator: ", ")
-                report(fullName(CanonicalName(.weightIH, layer: k)),
-                       "layer gap: layer \(k) has no tensors but layer(s) \(later) do; num_layers taken as \(numLayers)",
-                       expected: "layer \(k)", found: "missing")
-            }
-        }
-        let used = sorted.filter { $0.layer < numLayers }
+        let numLayers = (present.max() ?? -1) + 1
         guard numLayers > 0 else { return result(nil) }
 
-        let bidirectional = used.contains { $0.reverse }
-        let bias = used.contains { $0.kind == .biasIH || $0.kind == .biasHH }
-        let projected = used.contains { $0.kind == .weightHR }
+        let bidirectional = sorted.contains { $0.reverse }
+        let bias = sorted.contains { $0.kind == .biasIH || $0.kind == .biasHH }
+        let projected = sorted.contains { $0.kind == .weightHR }
 
         // Gate rows G = 4·hidden_size: the majority over the tensors whose first axis is the gate axis.
-        let gateRows = majority(used.filter { $0.kind != .weightHR }.compactMap { c in params[c]?.tensor.shape.first })
-        let hhCols = majority(used.filter { $0.kind == .weightHH }.compactMap { c -> Int? in
+        let gateRows = majority(sorted.filter { $0.kind != .weightHR }.compactMap { c in params[c]?.tensor.shape.first })
+        let hhCols = majority(sorted.filter { $0.kind == .weightHH }.compactMap { c -> Int? in
             guard let s = params[c]?.tensor.shape, s.count == 2 else { return nil }
             return s[1]
         })
@@ -63,42 +52,42 @@ struct ModuleChecker {
             report(sorted.first.map(fullName), "no weight_ih / weight_hh / bias tensor with at least one axis; the module's hidden_size cannot be inferred")
             return result(nil)
         }
-        let rowsTensor = used.first { params[$0]?.tensor.shape.first == g && $0.kind != .weightHR }
-        let rowsName = rowsTensor.map(fullName)
-        let rowsShape = rowsTensor.flatMap { params[$0]?.tensor.shape }.map(formatShape)
+        // Not an LSTM: every gate-row tensor is reported, with the hint, against 4 × the real hidden size.
+        var notLSTM: String?
+        let hidden: Int
         if !projected, let r = hhCols, r > 0, g == 3 * r {
-            report(rowsName, "gate rows are 3·hidden_size (\(g) = 3·\(r)): looks like a GRU (nn.GRU), not an LSTM",
-                   expected: "4*hidden_size = \(4 * r) rows", found: rowsShape)
-            return result(nil)
+            notLSTM = "gate rows are 3·hidden_size (\(g) = 3·\(r)): looks like a GRU (nn.GRU), not an LSTM"
+            hidden = r
+        } else if !projected, let r = hhCols, r > 0, g == r {
+            notLSTM = "gate rows are 1·hidden_size (\(g)): looks like a plain RNN (nn.RNN), not an LSTM"
+            hidden = r
+        } else {
+            guard g > 0, g % 4 == 0 else {
+                let rowsTensor = sorted.first { params[$0]?.tensor.shape.first == g && $0.kind != .weightHR }
+                report(rowsTensor.map(fullName),
+                       g == 0 ? "gate rows are 0: hidden_size must be at least 1"
+                              : "gate rows (\(g)) are not a multiple of 4: an LSTM stacks 4 gates (i, f, g, o), each hidden_size rows",
+                       expected: "4*hidden_size rows", found: rowsTensor.flatMap { params[$0]?.tensor.shape }.map(formatShape))
+                return result(nil)
+            }
+            hidden = g / 4
         }
-        if !projected, let r = hhCols, r > 0, g == r {
-            report(rowsName, "gate rows are 1·hidden_size (\(g)): looks like a plain RNN (nn.RNN), not an LSTM",
-                   expected: "4*hidden_size = \(4 * r) rows", found: rowsShape)
-            return result(nil)
-        }
-        guard g > 0, g % 4 == 0 else {
-            report(rowsName, g == 0 ? "gate rows are 0: hidden_size must be at least 1"
-                                    : "gate rows (\(g)) are not a multiple of 4: an LSTM stacks 4 gates (i, f, g, o), each hidden_size rows",
-                   expected: "4*hidden_size rows", found: rowsShape)
-            return result(nil)
-        }
-        let hidden = g / 4
 
         var projSize = 0
         if projected {
-            let p = majority(used.filter { $0.kind == .weightHR }.compactMap { c in params[c]?.tensor.shape.first })
+            let p = majority(sorted.filter { $0.kind == .weightHR }.compactMap { c in params[c]?.tensor.shape.first })
             projSize = p ?? 0
         }
         let ih0 = [CanonicalName(.weightIH, layer: 0), CanonicalName(.weightIH, layer: 0, reverse: true)]
             .first { params[$0]?.tensor.shape.count == 2 }
         let inputSize = ih0.flatMap { params[$0]?.tensor.shape[1] }
-        let dtypeSource = [CanonicalName(.weightIH, layer: 0)].first { params[$0] != nil } ?? used.first
+        let dtypeSource = [CanonicalName(.weightIH, layer: 0)].first { params[$0] != nil } ?? sorted.first
         let dtype = dtypeSource.flatMap { params[$0]?.tensor.dtype } ?? .float32
 
         let shapes = ShapeRules(hidden: hidden, input: inputSize, proj: projSize, directions: bidirectional ? 2 : 1)
 
         if projected, projSize >= hidden {
-            let hr = used.first { $0.kind == .weightHR }.map(fullName)
+            let hr = sorted.first { $0.kind == .weightHR }.map(fullName)
             report(hr, "proj_size (\(projSize)) must be smaller than hidden_size (\(hidden)); nn.LSTM refuses it",
                    expected: "proj_size < \(hidden)", found: "\(projSize)")
         }
@@ -117,12 +106,15 @@ struct ModuleChecker {
                     let c = CanonicalName(kind, layer: k, reverse: reverse)
                     let rule = shapes.rule(for: kind, layer: k)
                     guard let t = params[c]?.tensor else {
-                        report(fullName(c), "missing tensor (expected by \(reasonFor(kind, bidirectional: bidirectional, reverse: reverse)))",
-                               expected: rule.text, found: nil)
+                        let reason = present.contains(k)
+                            ? reasonFor(kind, bidirectional: bidirectional, reverse: reverse)
+                            : "layer gap: layer \(k) has no tensors, but layer \(numLayers - 1) has"
+                        report(fullName(c), "missing tensor (\(reason))", expected: rule.text, found: nil)
                         continue
                     }
                     if !rule.matches(t.shape) {
-                        report(fullName(c), "wrong shape: expected \(rule.text), found \(formatShape(t.shape))",
+                        let what = notLSTM.map { $0 + "; " } ?? "wrong shape: "
+                        report(fullName(c), what + "expected \(rule.text), found \(formatShape(t.shape))",
                                expected: rule.text, found: formatShape(t.shape))
                     }
                     if t.dtype != dtype {
@@ -136,7 +128,7 @@ struct ModuleChecker {
             report(stray, "unexpected tensor under an LSTM prefix: not an nn.LSTM parameter name (weight_ih_lK, weight_hh_lK, bias_ih_lK, bias_hh_lK, weight_hr_lK, each optionally _reverse)")
         }
 
-        guard let inputSize else { return result(nil) }
+        guard let inputSize, notLSTM == nil else { return result(nil) }
         let config = LSTMConfig(inputSize: inputSize, hiddenSize: hidden, numLayers: numLayers,
                                 bidirectional: bidirectional, projSize: projSize, bias: bias, dtype: dtype)
         var out = result(config)
@@ -156,9 +148,9 @@ struct ModuleChecker {
 
     private func reasonFor(_ kind: CanonicalName.Kind, bidirectional: Bool, reverse: Bool) -> String {
         switch kind {
-        case .weightIH, .weightHH: reverse ? "bidirectional = true, inferred from the other _reverse tensors" : "every layer"
-        case .biasIH, .biasHH: "bias = true, inferred from the other bias tensors"
-        case .weightHR: "proj_size > 0, inferred from the other weight_hr tensors"
+        case .weightIH, .weightHH: reverse ? "bidirectional: other _reverse tensors exist" : "every layer has one"
+        case .biasIH, .biasHH: "bias = true: other bias tensors exist"
+        case .weightHR: "proj_size > 0: other weight_hr tensors exist"
         }
     }
 }

@@ -210,6 +210,17 @@ public enum SafetensorsReader {
                      shape: shape, begin: offsets.0, end: offsets.1)
     }
 
+    private static func kindName(_ kind: JSONReader.Kind) -> String {
+        switch kind {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+
     /// A JSON array of non-negative integers, refused as soon as it grows past `max` elements.
     private static func readIntegers(_ json: inout JSONReader, what: String, max: Int) throws(FormatError) -> [Int] {
         guard try json.peekKind() == .array else {
@@ -225,7 +236,11 @@ public enum SafetensorsReader {
                 }
                 throw FormatError(.corrupt, "\(what) must hold \(max) integers, found more", offset: at)
             }
-            let node = try json.readValue()
+            let kind = try json.peekKind()
+            guard kind == .number else {
+                throw FormatError(.corrupt, "\(what) holds \(kindName(kind)), expected a non-negative integer", offset: at)
+            }
+            let node = JSONNode(.number(try json.readNumber()), offset: at)
             guard let v = node.nonNegativeInteger else {
                 throw FormatError(.corrupt, "\(what) holds \(node.kindDescription), expected a non-negative integer", offset: at)
             }

@@ -17,17 +17,21 @@ public enum SafetensorsWriter {
         public var dtype: DType
         public var shape: [Int]
         public var load: () throws(FormatError) -> Tensor
+        /// The input tensor `load` reads, whose mapped pages are released once the entry is written.
+        public var source: Tensor?
 
-        public init(name: String, dtype: DType, shape: [Int], load: @escaping () throws(FormatError) -> Tensor) {
+        public init(name: String, dtype: DType, shape: [Int], source: Tensor? = nil,
+                    load: @escaping () throws(FormatError) -> Tensor) {
             self.name = name
             self.dtype = dtype
             self.shape = shape
+            self.source = source
             self.load = load
         }
 
         public init(_ named: NamedTensor) {
             let t = named.tensor
-            self.init(name: named.name, dtype: t.dtype, shape: t.shape, load: { t })
+            self.init(name: named.name, dtype: t.dtype, shape: t.shape, source: t, load: { t })
         }
     }
 
@@ -67,6 +71,7 @@ public enum SafetensorsWriter {
                 progress?(done)
                 start = end
             }
+            if let source = e.source { source.storage.releasePages(0..<source.storage.bytes.count) }
         }
     }
 
@@ -81,11 +86,10 @@ public enum SafetensorsWriter {
                 throw FormatError(.unsupported, "two tensors share this name", entry: e.name)
             }
         }
-        return entries.sorted { a, b in
-            let ra = SafetensorsDType(a.dtype).alignmentRank, rb = SafetensorsDType(b.dtype).alignmentRank
-            if ra != rb { return ra > rb }
-            return Array(a.name.utf8).lexicographicallyPrecedes(Array(b.name.utf8))
-        }
+        let keyed = entries.map { (rank: SafetensorsDType($0.dtype).alignmentRank, name: Array($0.name.utf8), entry: $0) }
+        return keyed.sorted { a, b in
+            a.rank != b.rank ? a.rank > b.rank : a.name.lexicographicallyPrecedes(b.name)
+        }.map(\.entry)
     }
 
     /// The padded header of `ordered` and each tensor's byte range in the data buffer.

@@ -10,6 +10,10 @@ public enum Zlib {
 
     /// CRC-32 (reflected 0xEDB88320, as ZIP, gzip and PNG use) of `bytes`, continuing from `initial`.
     public static func crc32(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        crc32(bytes, initial: initial, chunk: chunk)
+    }
+
+    static func crc32(_ bytes: UnsafeRawBufferPointer, initial: UInt32, chunk: Int) -> UInt32 {
         var crc = UInt(initial)
         guard let base = bytes.baseAddress else { return initial }
         var done = 0
@@ -30,6 +34,13 @@ public enum Zlib {
     @discardableResult
     public static func inflateRaw(_ source: UnsafeRawBufferPointer,
                                   into destination: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int {
+        try inflateRaw(source, into: destination, chunk: chunk)
+    }
+
+    /// `chunk`: most bytes handed to zlib per call (tests lower it to exercise the > 4 GiB loop).
+    @discardableResult
+    static func inflateRaw(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
+                           chunk: Int) throws(FormatError) -> Int {
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw FormatError(.unreadable, "zlib could not start an inflate stream")
@@ -97,6 +108,10 @@ public enum Zlib {
     /// Compresses the concatenation of `parts` as one raw deflate stream (level 6, memLevel 8,
     /// window bits −15 — CPython zipfile's settings) and returns the compressed bytes.
     public static func deflateRaw(_ parts: [UnsafeRawBufferPointer], level: Int32 = 6) throws(FormatError) -> [UInt8] {
+        try deflateRaw(parts, level: level, chunk: chunk)
+    }
+
+    static func deflateRaw(_ parts: [UnsafeRawBufferPointer], level: Int32, chunk: Int) throws(FormatError) -> [UInt8] {
         var stream = z_stream()
         guard deflateInit2_(&stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
                             zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {

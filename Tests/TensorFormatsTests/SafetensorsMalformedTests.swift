@@ -79,6 +79,8 @@ import Testing
              message: "shape holds the number 2.0, expected a non-negative integer", entry: "a", offset: 8 + 28),
         Case(label: "dimension beyond Int", bytes: safetensorsBytes(#"{"a":{"dtype":"U8","shape":[18446744073709551616],"data_offsets":[0,0]}}"#),
              reason: .corrupt, message: "shape holds the number 18446744073709551616, expected a non-negative integer", entry: "a", offset: 8 + 28),
+        Case(label: "nested array as a dimension", bytes: safetensorsBytes(#"{"a":{"dtype":"U8","shape":[[1]],"data_offsets":[0,1]}}"#, data: [0]),
+             reason: .corrupt, message: "shape holds an array, expected a non-negative integer", entry: "a", offset: 8 + 28),
         Case(label: "shape not an array", bytes: safetensorsBytes(#"{"a":{"dtype":"U8","shape":2,"data_offsets":[0,2]}}"#), reason: .corrupt,
              message: "shape is not an array", entry: "a", offset: 8 + 27),
         Case(label: "rank over the limit",

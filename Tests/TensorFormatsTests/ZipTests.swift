@@ -39,6 +39,41 @@ func pattern(_ n: Int, seed: Int = 0) -> [UInt8] { (0..<n).map { UInt8(($0 &* 7 
         #expect(used == compressed.count)
     }
 
+    /// zlib takes 32-bit lengths, so big buffers go in pieces; tiny pieces exercise the same loops.
+    @Test(arguments: [1, 7, 4096])
+    func buffersAreFedToZlibInPieces(chunk: Int) throws {
+        let data = pattern(50_000) + [UInt8](repeating: 0, count: 30_000)
+        let compressed = try data.withUnsafeBytes { try Zlib.deflateRaw([$0], level: 6, chunk: chunk) }
+        #expect(compressed == (try data.withUnsafeBytes { try Zlib.deflateRaw([$0]) }))
+        var out = [UInt8](repeating: 0, count: data.count)
+        let used = try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws -> Int in
+            try out.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) throws -> Int in try Zlib.inflateRaw(src, into: dst, chunk: chunk) }
+        }
+        #expect(out == data && used == compressed.count)
+        #expect(data.withUnsafeBytes { Zlib.crc32($0, initial: 0, chunk: chunk) } == data.withUnsafeBytes { Zlib.crc32($0) })
+        var short = [UInt8](repeating: 0, count: data.count - 1)
+        let e = formatError {
+            _ = try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws -> Int in
+                try short.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) throws -> Int in try Zlib.inflateRaw(src, into: dst, chunk: chunk) }
+            }
+        }
+        #expect(e?.reason == .hostile)
+        var long = [UInt8](repeating: 0, count: data.count + 1)
+        let f = formatError {
+            _ = try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws -> Int in
+                try long.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) throws -> Int in try Zlib.inflateRaw(src, into: dst, chunk: chunk) }
+            }
+        }
+        #expect(f?.reason == .corrupt)
+        let cut = Array(compressed.dropLast(5))
+        let g = formatError {
+            _ = try cut.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws -> Int in
+                try out.withUnsafeMutableBytes { (dst: UnsafeMutableRawBufferPointer) throws -> Int in try Zlib.inflateRaw(src, into: dst, chunk: chunk) }
+            }
+        }
+        #expect(g?.reason == .truncated)
+    }
+
     @Test func deflateOfSeveralPartsIsOneStream() throws {
         let a = pattern(5000), b = pattern(7000, seed: 3)
         let compressed = try a.withUnsafeBytes { ra in try b.withUnsafeBytes { rb in try Zlib.deflateRaw([ra, rb]) } }
