@@ -9,7 +9,8 @@ extension FileFormat {
     public static func sniffMagic(_ bytes: UnsafeRawBufferPointer) -> Magic? {
         let b = Array(bytes.prefix(16))
         if b.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return .npy }
-        if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) || b.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .zip }
+        // Any `PK` start is handed to the ZIP reader, so a damaged first local header gets a ZIP error naming the member.
+        if b.starts(with: [0x50, 0x4B]) { return .zip }
         // Before the pickle test: a 128..255-byte safetensors header also starts with 0x80.
         if b.count >= 9 {
             var n: UInt64 = 0

@@ -31,6 +31,19 @@ public struct Limits: Sendable {
     /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
     public var onnxDecodedBytes = 3 << 30
 
+    /// Not a cap: whether the CRC-32 of STORED PyTorch storage records is checked when a checkpoint is
+    /// opened. Checking reads every tensor byte (torch itself never checks). Commands that only need
+    /// metadata (`inspect`, `validate`) turn it off; everything that reads tensor data keeps it on.
+    /// npz members and PyTorch metadata records are always checked.
+    public var verifyTensorChecksums = true
+
+    /// These limits with tensor checksums off: for reading metadata only.
+    public var metadataOnly: Limits {
+        var copy = self
+        copy.verifyTensorChecksums = false
+        return copy
+    }
+
     public init() {}
 
     public static let `default` = Limits()

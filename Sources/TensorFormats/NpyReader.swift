@@ -117,7 +117,7 @@ public enum NpyReader {
         }
         let available = bytes.count - dataOffset
         guard dataSize <= available else {
-            throw FormatError(.truncated, "array data of shape \(PyLiteral.tuple(dims).shown) '\(descr)' needs \(dataSize) bytes from byte \(dataOffset), but only \(available) follow",
+            throw FormatError(.truncated, "truncated array data: shape \(PyLiteral.tuple(dims).shown) '\(descr)' needs \(dataSize) bytes from byte \(dataOffset), but only \(available) follow",
                               offset: bytes.count)
         }
         return NpyHeader(majorVersion: major, descr: descr, dtype: decoded.dtype, byteOrder: decoded.byteOrder,

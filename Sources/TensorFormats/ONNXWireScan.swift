@@ -193,7 +193,7 @@ struct ONNXWireScan {
             case 2:
                 let len = try varint(&p, end, what: "the length of \(label)")
                 guard len <= UInt64(end - p) else {
-                    throw FormatError(.truncated, "\(message.protoName) \(label) declares \(len) bytes but only \(end - p) remain (\(where_))", offset: keyOffset)
+                    throw FormatError(.truncated, "truncated protobuf: \(message.protoName) \(label) declares \(len) bytes but only \(end - p) remain (\(where_))", offset: keyOffset)
                 }
                 payload = p..<(p + Int(len))
                 p = payload.upperBound

@@ -158,7 +158,7 @@ public enum PyTorchReader {
             throw FormatError(.corrupt, "the storage record holds \(entry.uncompressedSize) bytes, but the pickle declares \(s.numel) elements of \(s.type.name) (\(need) bytes)",
                               entry: entry.name, offset: entry.dataOffset)
         }
-        let bytes = try archive.data(of: entry, verifyCRC: entry.method != .stored)
+        let bytes = try archive.data(of: entry, verifyCRC: archive.limits.verifyTensorChecksums || entry.method != .stored)
         return (bytes, entry.name)
     }
 }

@@ -82,8 +82,10 @@ struct PyTorchTensorBuilder {
         do {
             return .tensor(try Tensor(dtype: dtype, shape: t.shape, strides: t.strides, byteOrder: byteOrder,
                                       storage: whole, byteOffset: byteOffset))
+        } catch where error.reason == .limitExceeded {
+            throw FormatError(.limitExceeded, "tensor '\(name)': \(error.message)", entry: record)
         } catch {
-            throw FormatError(error.reason == .limitExceeded ? .limitExceeded : .corrupt,
+            throw FormatError(.corrupt,
                               "tensor '\(name)' (shape \(t.shape), strides \(t.strides), offset \(t.storageOffset) elements of \(dtype.name)) reaches past the end of its \(whole.bytes.count)-byte storage",
                               entry: record)
         }
