@@ -66,9 +66,7 @@ public enum TensorFileWriter {
             try SafetensorsWriter.write(entries: entries, metadata: metadata, to: output, progress: progress)
         case .npz:
             if !metadata.isEmpty { notes.append(droppedMetadataNote(metadata, target: "npz")) }
-            _ = try load(entries)
-            // MERGE-HOOK(zipnpz): `try NpzWriter.write(load(entries), to: output, compress: options.compress)`.
-            throw FormatError(.unsupported, "npz output is not available in this build", file: output.path)
+            try writeNpz(entries, to: output, compress: options.compress, progress: progress)
         case .pytorch:
             if !metadata.isEmpty { notes.append(droppedMetadataNote(metadata, target: "the .pt state dict")) }
             try PyTorchWriter.write(load(entries), to: output,
@@ -85,6 +83,39 @@ public enum TensorFileWriter {
                              progress: ((Int) -> Void)? = nil) throws(FormatError) -> [String] {
         try write(tensors.map(SafetensorsWriter.Entry.init), metadata: metadata, format: format, to: output,
                   options: options, progress: progress)
+    }
+
+    /// The bytes of ``NpzWriter/write(_:to:compress:alignment:)`` (members `<name>.npy` in the given
+    /// order, STORED payloads 64-aligned, or deflated), produced one entry at a time so that casts
+    /// and mapped input pages never pile up.
+    static func writeNpz(_ entries: [SafetensorsWriter.Entry], to output: OutputFile, compress: Bool,
+                         progress: ((Int) -> Void)?) throws(FormatError) {
+        var seen = Set<String>()
+        for e in entries where !seen.insert(e.name).inserted {
+            throw FormatError(.unsupported, "two tensors are named '\(e.name)'; an npz needs unique names", entry: e.name)
+        }
+        let zip = ZipWriter(output: output, alignment: compress ? 0 : 64)
+        var done = 0
+        for e in entries {
+            let tensor = try e.load()
+            try NpyWriter.withParts(of: tensor) { (header, payload) throws(FormatError) in
+                let added = header.withUnsafeBytes { h in
+                    Result { () throws(FormatError) in
+                        try zip.add(name: e.name + ".npy", parts: [h, payload], method: compress ? .deflated : .stored)
+                    }
+                }
+                try added.get()
+                done += payload.count
+            }
+            release(tensor, e.source)
+            progress?(done)
+        }
+        try zip.finish()
+    }
+
+    /// Lets the kernel drop the mapped input pages of tensors already written.
+    static func release(_ tensors: Tensor?...) {
+        for t in tensors { t.map { $0.storage.releasePages(0..<$0.storage.bytes.count) } }
     }
 
     /// The archive folder torch would use for `path`: the file name without its extension
