@@ -42,6 +42,25 @@ import Testing
         #expect(try TensorFileIO.read(path: path)["w"]?.floats() == [1, 2])
     }
 
+    @Test func storageCRCsAreCheckedUnlessTorchWroteNone() throws {
+        let data: [UInt8] = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]
+        var bytes = try Scratch.zip(style: .pytorch, alignment: 64) { w in
+            try w.add(name: "x/data.pkl", data: statePickle())
+            try w.add(name: "x/data/0", data: data)
+        }
+        let dataAt = try #require((0..<(bytes.count - 8)).first { Array(bytes[$0..<($0 + 8)]) == data })
+        var flipped = bytes
+        flipped[dataAt + 7] ^= 0x01
+        let e = failure(Scratch.write(flipped, name: "crc.pt"))
+        #expect(e?.reason == .corrupt && e?.entry == "x/data/0" && e?.message.contains("CRC") == true)
+        // torch.serialization.set_crc32_options(False): every CRC field is 0, and nothing is checked.
+        for cd in bytes.offsets(ofSignature: 0x0201_4B50) { bytes.set32(cd + 16, 0) }
+        for dd in bytes.offsets(ofSignature: 0x0807_4B50) { bytes.set32(dd + 4, 0) }
+        bytes[dataAt + 7] ^= 0x01
+        let file = try PyTorchReader.read(file: MappedFile(path: Scratch.write(bytes, name: "nocrc.pt")))
+        #expect(file["w"]?.floats() == [1, 8])   // 0x40000000 with its low exponent bit flipped
+    }
+
     @Test func negAndConjBitsAreRefused() throws {
         let neg = P.emptyDict + P.unicode("neg") + P.newTrue + P.setItem
         let path = try archive([("data.pkl", statePickle(metadata: neg)), ("data/0", eightBytes), ("version", Array("3\n".utf8))])
