@@ -58,7 +58,7 @@ import Testing
         for dd in bytes.offsets(ofSignature: 0x0807_4B50) { bytes.set32(dd + 4, 0) }
         bytes[dataAt + 7] ^= 0x01
         let file = try PyTorchReader.read(file: MappedFile(path: Scratch.write(bytes, name: "nocrc.pt")))
-        #expect(file["w"]?.floats() == [1, 8])   // 0x40000000 with its low exponent bit flipped
+        #expect(file["w"]?.floats() == [1, 8])   // 2.0 (0x40000000) with an exponent bit flipped
     }
 
     @Test func negAndConjBitsAreRefused() throws {
