@@ -24,6 +24,9 @@ public struct Limits: Sendable {
     /// Pickle walk (flattening a checkpoint into named tensors): values visited, so that a
     /// memo-shared DAG cannot make the walk exponential.
     public var pickleWalkNodes = 10_000_000
+    /// Checkpoint metadata (keys and values of non-tensor leaves) kept per file, in bytes; the rest
+    /// is dropped with a note.
+    public var metadataBytes = 16 << 20
     /// Largest protobuf message (ONNX model without external data).
     public var protobufBytes = 2 << 30
     /// Deepest protobuf message nesting (an ONNX graph attribute inside a node inside a graph is 3 levels).

@@ -82,12 +82,12 @@ struct PyTorchTensorBuilder {
         do {
             return .tensor(try Tensor(dtype: dtype, shape: t.shape, strides: t.strides, byteOrder: byteOrder,
                                       storage: whole, byteOffset: byteOffset))
-        } catch where error.reason == .limitExceeded {
-            throw FormatError(.limitExceeded, "tensor '\(name)': \(error.message)", entry: record)
         } catch {
-            throw FormatError(.corrupt,
-                              "tensor '\(name)' (shape \(t.shape), strides \(t.strides), offset \(t.storageOffset) elements of \(dtype.name)) reaches past the end of its \(whole.bytes.count)-byte storage",
-                              entry: record)
+            let view = "tensor '\(name)' (shape \(t.shape), strides \(t.strides), offset \(t.storageOffset) elements of \(dtype.name))"
+            if error.reason == .limitExceeded {
+                throw FormatError(.limitExceeded, "\(view): \(error.message)", entry: record)
+            }
+            throw FormatError(.corrupt, "\(view) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
         }
     }
 }
