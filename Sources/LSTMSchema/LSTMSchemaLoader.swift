@@ -52,7 +52,7 @@ public enum LSTMSchemaLoader {
         return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
     }
 
-    /// The file's tensors through the shared reader (format recognised by content).
+    /// Every format through the shared content-based dispatcher.
     static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
         try TensorFileIO.read(path: path, limits: limits)
     }
