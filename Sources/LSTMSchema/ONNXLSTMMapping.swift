@@ -76,8 +76,8 @@ public enum ONNXLSTMMapping {
             successorCount[i, default: 0] += 1
         }
         var next: [Int: Int] = [:]
-        for (j, i) in predecessors where successorCount[i] == 1 {
-            guard let p = parsed[i], let n = parsed[j] else { continue }
+        for j in order {
+            guard let i = predecessors[j], successorCount[i] == 1, let p = parsed[i], let n = parsed[j] else { continue }
             let connects = n.inputSize == p.numDirections * p.hiddenSize
             if p.joins(n) {
                 guard connects else {
