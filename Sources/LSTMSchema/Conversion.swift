@@ -157,7 +157,7 @@ public enum Conversion {
         }
     }
 
-    /// Every format through the shared content-based dispatcher.
+    /// The input through the shared reader (format recognised by content).
     static func readInput(_ path: String) throws(FormatError) -> TensorFile {
         try TensorFileIO.read(path: path)
     }
