@@ -36,7 +36,12 @@ struct ConversionPlan {
     static func make(file: TensorFile, request: ConversionRequest, format: OutputFormat) throws(ConversionError) -> ConversionPlan {
         var plan = ConversionPlan()
         plan.metadata = file.metadata
-        let candidates = discover(file)
+        let candidates: [Candidate]
+        do {
+            candidates = try discover(file)
+        } catch {
+            throw ConversionError(error.inFile(file.path))
+        }
         let source = file.path
 
         if format == .onnx || request.module != nil {
@@ -130,10 +135,14 @@ struct ConversionPlan {
     static func display(_ module: String) -> String { SchemaProblem.displayName(module) }
 
     /// The LSTM modules of `file`, valid or not, in file order.
-    static func discover(_ file: TensorFile) -> [Candidate] {
-        // MERGE-HOOK(onnx): ONNX files map through `ONNXLSTMMapping.modules(in:)`, whose modules carry
-        // the names of the initializers they consume.
-        LSTMDiscovery.discover(in: file).map {
+    static func discover(_ file: TensorFile) throws(FormatError) -> [Candidate] {
+        if file.format == .onnx {
+            let model = try ONNXModelFile.model(of: file)
+            return try ONNXLSTMMapping.mapped(in: model).map {
+                Candidate(name: $0.module.name, module: $0.module, problems: [], sourceTensors: $0.initializers)
+            }
+        }
+        return LSTMDiscovery.discover(in: file).map {
             Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description), sourceTensors: $0.tensorNames)
         }
     }

@@ -114,7 +114,8 @@ public enum SafetensorsReader {
             expected = e.end
         }
         guard let dataEnd = Checked.add(dataStart, expected), dataEnd <= bytes.count else {
-            throw FormatError(.truncated, "tensor data ends at byte \(dataStart) + \(expected), past the end of the \(bytes.count)-byte file",
+            let end = Checked.add(dataStart, expected).map(String.init) ?? "\(dataStart) + \(expected)"
+            throw FormatError(.truncated, "tensor data ends at byte \(end), past the end of the \(bytes.count)-byte file",
                               entry: entries.last?.name, offset: Checked.add(dataStart, entries.last?.begin ?? 0))
         }
         guard dataEnd == bytes.count else {

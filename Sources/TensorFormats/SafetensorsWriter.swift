@@ -71,6 +71,7 @@ public enum SafetensorsWriter {
                 progress?(done)
                 start = end
             }
+            withExtendedLifetime(tensor) {}  // `bytes` points into it
             if let source = e.source { source.storage.releasePages(0..<source.storage.bytes.count) }
         }
     }

@@ -66,14 +66,11 @@ public enum TensorFileWriter {
             try SafetensorsWriter.write(entries: entries, metadata: metadata, to: output, progress: progress)
         case .npz:
             if !metadata.isEmpty { notes.append(droppedMetadataNote(metadata, target: "npz")) }
-            _ = try load(entries)
-            // MERGE-HOOK(zipnpz): `try NpzWriter.write(load(entries), to: output, compress: options.compress)`.
-            throw FormatError(.unsupported, "npz output is not available in this build", file: output.path)
+            try writeNpz(entries, to: output, compress: options.compress, progress: progress)
         case .pytorch:
             if !metadata.isEmpty { notes.append(droppedMetadataNote(metadata, target: "the .pt state dict")) }
-            _ = try load(entries)
-            // MERGE-HOOK(pytorch): `try PyTorchWriter.write(load(entries), to: output, archiveName: archiveName(...))`.
-            throw FormatError(.unsupported, "PyTorch output is not available in this build", file: output.path)
+            try PyTorchWriter.write(load(entries), to: output,
+                                    archiveName: options.archiveName ?? archiveName(for: output.path))
         case .onnx:
             throw FormatError(.unsupported, "ONNX output holds an LSTM graph, not a tensor map: convert one LSTM module", file: output.path)
         }
@@ -88,11 +85,43 @@ public enum TensorFileWriter {
                   options: options, progress: progress)
     }
 
-    /// The archive folder torch would use for `path`: the file name without its extension.
+    /// The bytes of ``NpzWriter/write(_:to:compress:alignment:)`` (members `<name>.npy` in the given
+    /// order, STORED payloads 64-aligned, or deflated), produced one entry at a time so that casts
+    /// and mapped input pages never pile up.
+    static func writeNpz(_ entries: [SafetensorsWriter.Entry], to output: OutputFile, compress: Bool,
+                         progress: ((Int) -> Void)?) throws(FormatError) {
+        var seen = Set<String>()
+        for e in entries where !seen.insert(e.name).inserted {
+            throw FormatError(.unsupported, "two tensors are named '\(e.name)'; an npz needs unique names", entry: e.name)
+        }
+        let zip = ZipWriter(output: output, alignment: compress ? 0 : 64)
+        var done = 0
+        for e in entries {
+            let tensor = try e.load()
+            try NpyWriter.withParts(of: tensor) { (header, payload) throws(FormatError) in
+                let added = header.withUnsafeBytes { h in
+                    Result { () throws(FormatError) in
+                        try zip.add(name: e.name + ".npy", parts: [h, payload], method: compress ? .deflated : .stored)
+                    }
+                }
+                try added.get()
+                done += payload.count
+            }
+            release(tensor, e.source)
+            progress?(done)
+        }
+        try zip.finish()
+    }
+
+    /// Lets the kernel drop the mapped input pages of tensors already written.
+    static func release(_ tensors: Tensor?...) {
+        for t in tensors { t.map { $0.storage.releasePages(0..<$0.storage.bytes.count) } }
+    }
+
+    /// The archive folder torch would use for `path`: the file name without its extension
+    /// (`archive` when that is empty or not ASCII; see ``PyTorchWriter/archiveName(forPath:)``).
     public static func archiveName(for path: String) -> String {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
-        return String(name[..<dot])
+        PyTorchWriter.archiveName(forPath: path)
     }
 
     static func load(_ entries: [SafetensorsWriter.Entry]) throws(FormatError) -> [NamedTensor] {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import LSTMSchema
 import TensorFormats
 
@@ -9,7 +8,10 @@ enum ConvertDType: String, ExpressibleByArgument, CaseIterable {
     var dtype: DType { DType(rawValue: rawValue) ?? .float32 }
 }
 
-struct ConvertCommand: ParsableCommand {
+/// `lstmkit convert INPUT OUTPUT [--module NAME] [--dtype D] [--force] [--compress] [--quiet]`:
+/// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
+/// summary on stdout.
+struct ConvertCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert weights between PyTorch, ONNX, npz and safetensors files.",
@@ -49,7 +51,7 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Deflate the members of an .npz output.")
     var compress = false
 
-    @Flag(help: "Print nothing but errors and notes.")
+    @Flag(help: "Print nothing but errors and notes (no summary, no progress bar).")
     var quiet = false
 
     func validate() throws {
@@ -58,41 +60,31 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        ConvertSignals.install()
+    func execute(_ console: Console) throws -> ExitStatus {
         let request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
                                         overwrite: force, compress: compress)
-        let progress = ConvertProgressBar.make(input: input, quiet: quiet)
+        let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
         let report: ConversionReport
         do {
             report = try Conversion.run(request, progress: progress)
         } catch {
-            printError(error.description)
-            for problem in error.problems.dropFirst() { printError("  also: \(problem)") }
-            throw ExitCode(error.exitCode)
+            throw CommandFailure(Self.status(error.kind), error.description)
         }
-        for note in report.notes { printError("note: \(note)") }
+        for note in report.notes { console.printError("note: \(note)") }
         if !quiet {
             let count = report.tensors.count
             var line = "wrote \(report.output) (\(report.outputFormat.rawValue), \(count) tensor\(count == 1 ? "" : "s"), \(ByteCount.format(report.bytesWritten)))"
-            if let m = report.module { line += " from LSTM \(m.isEmpty ? "(root)" : "'\(m)'")" }
-            print(line)
+            if let m = report.module { line += " from LSTM \(SchemaProblem.displayName(m))" }
+            console.print(line)
         }
+        return .success
     }
 
-    private func printError(_ s: String) {
-        FileHandle.standardError.write(Data((s + "\n").utf8))
-    }
-}
-
-/// Removes uncommitted temporary outputs when the process is interrupted.
-enum ConvertSignals {
-    static func install() {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig) { s in
-                OutputFile.removeAllTemporaryFiles()
-                _exit(128 + s)
-            }
+    static func status(_ kind: ConversionError.Kind) -> ExitStatus {
+        switch kind {
+        case .usage: .usage
+        case .unusable: .unusableInput
+        case .schema: .checkFailed
         }
     }
 }

@@ -14,9 +14,9 @@ final class ConvertProgressBar: ConversionProgress, @unchecked Sendable {
     private var stopped = false
     private var thread: Thread?
 
-    /// A bar when `input` is large enough and stderr is a terminal; nil otherwise.
+    /// A bar when `input` is large enough and `quiet` is off (the caller checks that stderr is a terminal).
     static func make(input: String, quiet: Bool) -> ConvertProgressBar? {
-        guard !quiet, isatty(STDERR_FILENO) == 1 else { return nil }
+        guard !quiet else { return nil }
         var st = stat()
         guard stat(input, &st) == 0, Int(st.st_size) >= threshold else { return nil }
         return ConvertProgressBar()

@@ -115,7 +115,7 @@ import Testing
              message: "shape [3] of F4 is 12 bits, not whole bytes", entry: "a", offset: 8 + 5),
         Case(label: "data shorter than the offsets say",
              bytes: safetensorsBytes("{\"a\":\(f32x2)}", data: [0, 0, 0, 0]), reason: .truncated,
-             message: "tensor data ends at byte 62 + 8, past the end of the 66-byte file", entry: "a", offset: 62),
+             message: "tensor data ends at byte 70, past the end of the 66-byte file", entry: "a", offset: 62),
         Case(label: "trailing bytes after the data",
              bytes: safetensorsBytes("{\"a\":\(f32x2)}", data: eight + [0]), reason: .corrupt,
              message: "1 trailing byte after the last tensor's data", offset: 70),

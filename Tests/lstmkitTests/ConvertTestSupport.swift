@@ -49,5 +49,8 @@ let truncatedSafetensors: [UInt8] = {
 
 extension Tensor {
     /// The elements' row-major little-endian bytes.
-    var leBytes: [UInt8] { Array(contiguous().contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+    var leBytes: [UInt8] {
+        let c = contiguous()
+        return withExtendedLifetime(c) { Array(c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
 }

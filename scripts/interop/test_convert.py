@@ -154,3 +154,65 @@ def test_large_conversion_keeps_memory_bounded(lstmkit, tmp_path):
     loaded = safetensors.torch.load_file(out)
     ref = safetensors.torch.load_file(src)
     assert all(torch.equal(loaded[k], ref[k].bfloat16()) for k in ref)
+
+
+def crnn_state():
+    torch.manual_seed(0)
+    model = torch.nn.ModuleDict({
+        "cnn": torch.nn.Conv2d(1, 4, 3),
+        "rnn0": torch.nn.LSTM(12, 8, bidirectional=True),
+        "rnn1": torch.nn.LSTM(16, 6, num_layers=2, proj_size=3),
+    })
+    return model, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_npz_output_loads_in_numpy_identically(lstmkit, tmp_path):
+    _, state = crnn_state()
+    state["step"] = torch.tensor(12, dtype=torch.int64)
+    state["half"] = torch.randn(3, 2).half()
+    src = tmp_path / "model.safetensors"
+    safetensors.torch.save_file(state, src, metadata={"epoch": "4"})
+    out = tmp_path / "model.npz"
+    proc = lstmkit("convert", src, out)
+    assert "note: 1 metadata entry (epoch) not written: npz holds tensors only" in proc.stderr
+    with np.load(out) as z:
+        assert sorted(z.files) == sorted(state)
+        for k, v in state.items():
+            assert z[k].dtype == v.numpy().dtype and np.array_equal(z[k], v.numpy()), k
+
+
+@pytest.mark.parametrize("ext", ["npz", "safetensors"])
+def test_module_output_loads_into_nn_lstm(lstmkit, tmp_path, ext):
+    model, state = crnn_state()
+    src = tmp_path / "crnn.safetensors"
+    safetensors.torch.save_file(state, src)
+    x = torch.randn(5, 2, 16)
+    for dtype in [None, "float64"]:
+        out = tmp_path / f"rnn1.{ext}"
+        lstmkit("convert", src, out, "--module", "rnn1", "--force", *(["--dtype", dtype] if dtype else []))
+        if ext == "npz":
+            with np.load(out) as z:
+                loaded = {k: torch.from_numpy(z[k]) for k in z.files}
+        else:
+            loaded = safetensors.torch.load_file(out)
+        lstm = torch.nn.LSTM(16, 6, num_layers=2, proj_size=3)
+        if dtype:
+            lstm = lstm.double()
+        lstm.load_state_dict(loaded, strict=True)
+        ref = model["rnn1"].double() if dtype else model["rnn1"]
+        with torch.no_grad():
+            got = lstm(x.double() if dtype else x)[0]
+            want = ref(x.double() if dtype else x)[0]
+        assert torch.equal(got, want)
+        model = crnn_state()[0]
+
+
+def test_bfloat16_npz_is_read_back_by_ml_dtypes(lstmkit, tmp_path):
+    import ml_dtypes
+    x = torch.randn(4, 5)
+    src = tmp_path / "x.safetensors"
+    safetensors.torch.save_file({"x": x}, src)
+    lstmkit("convert", src, tmp_path / "x.npz", "--dtype", "bfloat16")
+    with np.load(tmp_path / "x.npz") as z:
+        got = z["x"].view(ml_dtypes.bfloat16)
+    assert np.array_equal(got.view(np.uint16), x.bfloat16().view(torch.int16).numpy().view(np.uint16))
