@@ -205,7 +205,7 @@ struct ONNXLSTMNode {
         }
         f.hasPeepholes = peephole != nil
         f.hasSequenceLens = node.input(4) != nil
-        if let name = node.input(4), case .tensor(let t) = graph.constant(name), !t.dtype.isFloatingPoint, t.rank == 1 {
+        if let name = node.input(4), case .tensor(let t, _) = graph.constant(name), !t.dtype.isFloatingPoint, t.rank == 1 {
             f.sequenceLengths = t.int64s().map { Int(clamping: $0) }
         }
 
