@@ -63,7 +63,8 @@ public enum LSTMForward {
     ///   - input: (S, N, I), or (N, S, I) when `batchFirst`, or unbatched (S, I); any float dtype.
     ///   - h0: (L·D, N, R) initial hidden state ((L·D, R) unbatched); zeros when nil.
     ///   - c0: (L·D, N, H) initial cell state ((L·D, H) unbatched); zeros when nil.
-    ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = all S.
+    ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = the module's
+    ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
     /// - Throws: ``FormatError`` naming the tensor (`input`, `h0`, `c0`, a weight) whose shape does
     ///   not fit the module, or an ONNX feature that cannot be evaluated.
@@ -105,6 +106,7 @@ public enum LSTMForward {
         if let c0, c0.shape != cShape {
             throw FormatError(.unsupported, "c0 has shape \(c0.shape); the module needs \(cShape) (num_layers·directions, batch, hidden_size)", entry: "c0")
         }
+        let sequenceLengths = sequenceLengths ?? module.onnx?.sequenceLengths
         if let sequenceLengths {
             guard sequenceLengths.count == N, sequenceLengths.allSatisfy({ (0...S).contains($0) }) else {
                 throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")

@@ -45,6 +45,9 @@ public struct ONNXFeatures: Equatable, Sendable {
     public var layout = 0
     public var hasPeepholes = false
     public var hasSequenceLens = false
+    /// The node's `sequence_lens` when it is a constant (initializer or Constant node); nil when
+    /// absent or a graph input. The reference pass uses it unless the caller gives lengths.
+    public var sequenceLengths: [Int]?
 
     public init() {}
 

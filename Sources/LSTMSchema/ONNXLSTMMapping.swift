@@ -207,6 +207,9 @@ struct ONNXLSTMNode {
         }
         f.hasPeepholes = peephole != nil
         f.hasSequenceLens = node.input(4) != nil
+        if let name = node.input(4), case .tensor(let t, _) = graph.constant(name), !t.dtype.isFloatingPoint, t.rank == 1 {
+            f.sequenceLengths = t.int64s().map { Int(clamping: $0) }
+        }
 
         if let a = node.attribute("activations") {
             guard let names = a.strings else { throw fail(.corrupt, "activations is \(a.typeName), expected STRINGS") }

@@ -13,6 +13,6 @@ struct LSTMKit: ParsableCommand {
           lstmkit validate model.pt --expect hidden_size=256
         """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Validate.self, ConvertCommand.self]
+        subcommands: [Inspect.self, Validate.self, ConvertCommand.self, Run.self, Verify.self, Compare.self]
     )
 }
