@@ -152,7 +152,7 @@ public enum Conversion {
         }
     }
 
-    /// Every tensor of the input, whatever its format.
+    /// Every format through the shared content-based dispatcher.
     static func readInput(_ path: String) throws(FormatError) -> TensorFile {
         try TensorFileIO.read(path: path)
     }

@@ -48,6 +48,7 @@ public enum LSTMSchemaLoader {
         return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
     }
 
+    /// Every format through the shared content-based dispatcher.
     static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
         try TensorFileIO.read(path: path, limits: limits)
     }

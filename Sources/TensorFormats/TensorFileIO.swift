@@ -16,15 +16,11 @@ public enum TensorFileIO {
             case .npz:
                 guard let archive else { throw FormatError(.corrupt, "npz without an archive") }
                 return try NpzReader.read(archive: archive)
-            case .pytorch:
-                // TODO(format engineer): return try PyTorchReader.read(file: file)
-                throw FormatError(.unsupported, "PyTorch checkpoints are not supported yet")
-            case .torchscript:
-                // TODO(format engineer): return try PyTorchReader.read(file: file)
-                throw FormatError(.unsupported, "TorchScript archives are not supported yet")
+            case .pytorch, .torchscript:
+                guard let archive else { throw FormatError(.corrupt, "PyTorch archive without an archive") }
+                return try PyTorchReader.read(archive: archive, limits: limits)
             case .pytorchLegacy:
-                // TODO(format engineer): return try PyTorchReader.read(file: file)
-                throw FormatError(.unsupported, "legacy (pre-1.6) PyTorch checkpoints are not supported yet")
+                return try PyTorchLegacyReader.read(file: file, limits: limits)
             case .safetensors:
                 return try SafetensorsReader.read(file: file, limits: limits)
             case .onnx:

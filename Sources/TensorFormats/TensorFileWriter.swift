@@ -69,9 +69,8 @@ public enum TensorFileWriter {
             try writeNpz(entries, to: output, compress: options.compress, progress: progress)
         case .pytorch:
             if !metadata.isEmpty { notes.append(droppedMetadataNote(metadata, target: "the .pt state dict")) }
-            _ = try load(entries)
-            // MERGE-HOOK(pytorch): `try PyTorchWriter.write(load(entries), to: output, archiveName: archiveName(...))`.
-            throw FormatError(.unsupported, "PyTorch output is not available in this build", file: output.path)
+            try PyTorchWriter.write(load(entries), to: output,
+                                    archiveName: options.archiveName ?? archiveName(for: output.path))
         case .onnx:
             throw FormatError(.unsupported, "ONNX output holds an LSTM graph, not a tensor map: convert one LSTM module", file: output.path)
         }
@@ -119,11 +118,10 @@ public enum TensorFileWriter {
         for t in tensors { t.map { $0.storage.releasePages(0..<$0.storage.bytes.count) } }
     }
 
-    /// The archive folder torch would use for `path`: the file name without its extension.
+    /// The archive folder torch would use for `path`: the file name without its extension
+    /// (`archive` when that is empty or not ASCII; see ``PyTorchWriter/archiveName(forPath:)``).
     public static func archiveName(for path: String) -> String {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
-        return String(name[..<dot])
+        PyTorchWriter.archiveName(forPath: path)
     }
 
     static func load(_ entries: [SafetensorsWriter.Entry]) throws(FormatError) -> [NamedTensor] {

@@ -196,6 +196,9 @@ public final class ZipWriter {
         names.insert(name)
     }
 
+    /// CRC-32 of each member's uncompressed bytes, in the order the members were added.
+    public var memberCRCs: [UInt32] { records.map(\.crc) }
+
     /// Writes the central directory and end records. No member can be added afterwards.
     public func finish() throws(FormatError) {
         guard !finished else { return }
