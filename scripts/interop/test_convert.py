@@ -181,7 +181,7 @@ def test_npz_output_loads_in_numpy_identically(lstmkit, tmp_path):
             assert z[k].dtype == v.numpy().dtype and np.array_equal(z[k], v.numpy()), k
 
 
-@pytest.mark.parametrize("ext", ["npz", "safetensors"])
+@pytest.mark.parametrize("ext", ["npz", "safetensors", "pt"])
 def test_module_output_loads_into_nn_lstm(lstmkit, tmp_path, ext):
     model, state = crnn_state()
     src = tmp_path / "crnn.safetensors"
@@ -193,6 +193,8 @@ def test_module_output_loads_into_nn_lstm(lstmkit, tmp_path, ext):
         if ext == "npz":
             with np.load(out) as z:
                 loaded = {k: torch.from_numpy(z[k]) for k in z.files}
+        elif ext == "pt":
+            loaded = torch.load(out, weights_only=True)
         else:
             loaded = safetensors.torch.load_file(out)
         lstm = torch.nn.LSTM(16, 6, num_layers=2, proj_size=3)
@@ -216,3 +218,19 @@ def test_bfloat16_npz_is_read_back_by_ml_dtypes(lstmkit, tmp_path):
     with np.load(tmp_path / "x.npz") as z:
         got = z["x"].view(ml_dtypes.bfloat16)
     assert np.array_equal(got.view(np.uint16), x.bfloat16().view(torch.int16).numpy().view(np.uint16))
+
+
+def test_pt_output_loads_in_torch_identically(lstmkit, tmp_path):
+    _, state = crnn_state()
+    state["step"] = torch.tensor(12, dtype=torch.int64)
+    state["bf"] = torch.randn(3, 2).bfloat16()
+    state["empty"] = torch.zeros(0, 4)
+    src = tmp_path / "model.safetensors"
+    safetensors.torch.save_file(state, src, metadata={"epoch": "4"})
+    out = tmp_path / "model.pt"
+    proc = lstmkit("convert", src, out)
+    assert "note: 1 metadata entry (epoch) not written: the .pt state dict holds tensors only" in proc.stderr
+    loaded = torch.load(out, weights_only=True)
+    assert list(loaded) == list(safetensors.torch.load_file(src))
+    for k, v in state.items():
+        assert loaded[k].dtype == v.dtype and loaded[k].shape == v.shape and torch.equal(loaded[k], v), k
