@@ -22,7 +22,8 @@ let package = Package(
         // MARK: - Layers (bytes → named tensors → canonical LSTM → numbers → report)
         .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
-        .target(name: "LSTMReference", dependencies: ["LSTMSchema"]),
+        .target(name: "CLSTMKernels"),
+        .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),
         .executableTarget(
             name: "lstmkit",
             dependencies: [

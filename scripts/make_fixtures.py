@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import goldens, npz_files, onnx_files, pytorch_files, selfcheck  # noqa: E402
+from fixtures import goldens, malformed, npz_files, onnx_files, pytorch_files, safetensors_files, selfcheck  # noqa: E402
 
 
 def main() -> None:
@@ -37,14 +37,17 @@ def main() -> None:
     pytorch_files.make(m)
     goldens.make_checks(m)
     onnx_files.make(m)
+    safetensors_files.make(m)
+    malformed.make(m)
     m.write()
     pairs = selfcheck.run(m)
+    refused = selfcheck.check_malformed(m)
     c.assert_no_local_paths()
-    total = sum(p.stat().st_size for p in c.FIXTURES.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in c.FIXTURES.rglob("*") if p.is_file() and not p.is_symlink())
     counts: dict[str, int] = {}
     for e in m.entries.values():
         counts[e["file"].split("/")[0]] = counts.get(e["file"].split("/")[0], 0) + 1
-    print(f"{len(m.entries)} manifest entries {counts}; {pairs} golden pairings checked; Fixtures/ holds {total} bytes")
+    print(f"{len(m.entries)} manifest entries {counts}; {pairs} golden pairings and {refused} malformed files checked; Fixtures/ holds {total} bytes")
     assert total < 5_000_000, "Fixtures/ must stay under 5 MB"
 
 

@@ -1,7 +1,7 @@
 /// The float64 GEMM tile: plain scalar loops (float64 is the precise reference, not the fast path).
 extension Double {
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>,
-                         c: UnsafeMutablePointer<Double>, ldc: Int, add: Bool) {
+                         c: UnsafeMutablePointer<Double>, ldc: Int, add: Bool, portable: Bool) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buffer in
             let acc = buffer.baseAddress!
             for r in 0..<rows {

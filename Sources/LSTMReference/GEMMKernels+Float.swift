@@ -1,8 +1,21 @@
+import CLSTMKernels
+
 /// The float32 GEMM micro-kernels: (rows × 16) tiles of `C [+]= A · Wᵀ` over a 16-wide packed panel
 /// (see ``PackedMatrix``), accumulators held in eight-lane registers.
+///
+/// On x86-64 CPUs with AVX2 and FMA the tiles run in `CLSTMKernels` (intrinsics, chosen at run
+/// time, since the package itself is built for baseline x86-64); elsewhere, or with `portable`, in
+/// the `SIMD8<Float>` kernels below.
 extension Float {
+    /// Whether the AVX2 + FMA tiles are used.
+    static let hasAVX2FMA = lstmkit_sgemm_tile_available() != 0
+
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool) {
+                         c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool, portable: Bool) {
+        if hasAVX2FMA && !portable {
+            lstmkit_sgemm_tile(rows, kc, a, lda, b, c, ldc, add ? 1 : 0)
+            return
+        }
         switch rows {
         case 6: kernel6(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
         case 4: kernel4(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)

@@ -25,8 +25,9 @@ protocol LSTMScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     static func values(of tensor: Tensor) -> [Self]
     /// One (rows × 16) tile of `C [+]= A · Wᵀ`, rows ∈ {1, 2, 4, 6}, over `kc` reduction steps of a
     /// packed 16-wide panel `b` (see ``PackedMatrix``); A row-major with `lda`, C with `ldc`.
+    /// `portable` forces the Swift kernels over CPU-specific ones (for tests).
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>,
-                         c: UnsafeMutablePointer<Self>, ldc: Int, add: Bool)
+                         c: UnsafeMutablePointer<Self>, ldc: Int, add: Bool, portable: Bool)
     /// A tensor of this dtype holding `values`.
     static func tensor(_ values: [Self], shape: [Int]) throws(FormatError) -> Tensor
 }

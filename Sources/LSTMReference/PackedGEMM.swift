@@ -49,7 +49,8 @@ enum GEMM {
     static let blockM = 120
 
     static func multiply<T: LSTMScalar>(m: Int, a: UnsafePointer<T>, lda: Int, b: PackedMatrix<T>,
-                                        c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+                                        c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
+                                        portable: Bool = false) {
         let n = b.n, k = b.k, nr = PackedMatrix<T>.panelWidth
         if m == 0 || n == 0 { return }
         if k == 0 {
@@ -72,9 +73,11 @@ enum GEMM {
                         let aPtr = a + (m0 + r) * lda + k0
                         let cPtr = c + (m0 + r) * ldc + p * nr
                         if cols == nr {
-                            tile(rows: rows, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add)
+                            T.gemmTile(rows: rows, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add,
+                                       portable: portable)
                         } else {
-                            edgeTile(rows: rows, cols: cols, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add)
+                            edgeTile(rows: rows, cols: cols, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc,
+                                     add: add, portable: portable)
                         }
                         r += rows
                     }
@@ -88,20 +91,15 @@ enum GEMM {
     /// A tile whose last panel is narrower than 16 columns: computed into a scratch tile, then copied.
     @inline(never)
     static func edgeTile<T: LSTMScalar>(rows: Int, cols: Int, kc: Int, a: UnsafePointer<T>, lda: Int,
-                                        b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
+                                        b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, add: Bool,
+                                        portable: Bool) {
         withUnsafeTemporaryAllocation(of: T.self, capacity: 6 * 16) { scratch in
             let s = scratch.baseAddress!
             s.initialize(repeating: 0, count: 6 * 16)
-            tile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: s, ldc: 16, add: false)
+            T.gemmTile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: s, ldc: 16, add: false, portable: portable)
             for r in 0..<rows {
                 for j in 0..<cols { c[r * ldc + j] = add ? c[r * ldc + j] + s[r * 16 + j] : s[r * 16 + j] }
             }
         }
-    }
-
-    @inline(__always)
-    static func tile<T: LSTMScalar>(rows: Int, kc: Int, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
-                                    c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
-        T.gemmTile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
     }
 }

@@ -8,7 +8,9 @@
 enum VectorMath {
     @inline(__always)
     static func exp(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        let x = pointwiseMin(pointwiseMax(v, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.0))
+        var x = v
+        x.replace(with: -87.3, where: x .< -87.3)
+        x.replace(with: 88.0, where: x .> 88.0)
         let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer in the low mantissa bits
         let shifted = x * 1.442_695_04 + magic
         let n = shifted - magic
@@ -45,7 +47,7 @@ enum VectorMath {
         let small = p * z * x + x
         let large = 1 - 2 / (exp(x + x) + 1)
         var r = large
-        r.replace(with: small, where: pointwiseMax(x, -x) .< 0.625)
+        r.replace(with: small, where: (x .< 0.625) .& (x .> -0.625))
         r.replace(with: x, where: x .!= x)
         return r
     }

@@ -13,6 +13,10 @@ public struct ConversionRequest: Sendable {
     public var overwrite: Bool
     /// Deflate npz members.
     public var compress: Bool
+    /// How an .onnx output is built (batch_first input, h0 / c0 inputs, opset); `dtype` above wins.
+    public var onnx = ONNXExportOptions()
+    /// How an .onnx output stores its tensors (external data for models over 2 GB).
+    public var onnxWrite = ONNXWriteOptions()
 
     public init(input: String, output: String, module: String? = nil, dtype: DType? = nil,
                 overwrite: Bool = false, compress: Bool = false) {
@@ -130,7 +134,8 @@ public enum Conversion {
                 guard let module = plan.onnxModule else {
                     throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
                 }
-                try writeONNX(module, to: output)
+                let data = try writeONNX(module, to: output, request: request)
+                try data?.commit()
             default:
                 let options = TensorFileWriter.Options(compress: request.compress,
                                                        archiveName: TensorFileWriter.archiveName(for: request.output))
@@ -152,13 +157,20 @@ public enum Conversion {
         }
     }
 
-    /// Every format through the shared content-based dispatcher.
+    /// The input through the shared reader (format recognised by content).
     static func readInput(_ path: String) throws(FormatError) -> TensorFile {
         try TensorFileIO.read(path: path)
     }
 
-    /// MERGE-HOOK(onnx): `ONNXModelFile.write(ONNXLSTMExport.model(for: module), to: output)`.
-    static func writeONNX(_ module: LSTMModule, to output: OutputFile) throws(FormatError) {
-        throw FormatError(.unsupported, "ONNX output not available in this build of lstmkit", file: output.path)
+    /// Writes `module` as a runnable ONNX graph; returns the external data file, when one was
+    /// written, for the caller to commit together with `output`.
+    static func writeONNX(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> OutputFile? {
+        var write = request.onnxWrite
+        write.overwrite = write.overwrite || request.overwrite
+        do throws(FormatError) {
+            return try ONNXModelFile.write(try ONNXLSTMExport.model(for: module, options: request.onnx), to: output, options: write)
+        } catch {
+            throw error.inFile(output.path)
+        }
     }
 }

@@ -136,41 +136,15 @@ struct ConversionPlan {
 
     /// The LSTM modules of `file`, valid or not, in file order.
     static func discover(_ file: TensorFile) throws(FormatError) -> [Candidate] {
-        let loaded = try LSTMSchemaLoader.load(file: file)
-        let consumed = file.format == .onnx ? try ONNXSourceTensors.consumed(path: file.path) : nil
-        return loaded.discovered.map {
-            Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description),
-                      sourceTensors: consumed.map { Array($0) } ?? $0.tensorNames)
-        }
-    }
-}
-
-/// Which initializers of an ONNX model its LSTM modules are built from.
-enum ONNXSourceTensors {
-    /// The initializers behind the W, R, B and P inputs of every `LSTM` node (through `Identity`
-    /// nodes); every initializer for a graph lstmkit exported (its metadata names the module: the
-    /// graph holds that module and its I/O defaults only).
-    static func consumed(path: String) throws(FormatError) -> Set<String> {
-        let model = try ONNXModelFile.read(path: path)
-        let initializers = Set(model.graph.initializers.map(\.name))
-        if model.metadata("lstmkit.module") != nil { return initializers }
-        var identity: [String: String] = [:]
-        for n in model.graph.nodes where n.opType == "Identity" && n.isDefaultDomain {
-            if let output = n.outputs.first, let input = n.input(0) { identity[output] = input }
-        }
-        var out: Set<String> = []
-        for n in model.graph.nodes where n.opType == "LSTM" && n.isDefaultDomain {
-            for slot in [1, 2, 3, 7] {
-                guard var name = n.input(slot) else { continue }
-                var hops = 0
-                while !initializers.contains(name), let next = identity[name], hops < identity.count {
-                    name = next
-                    hops += 1
-                }
-                if initializers.contains(name) { out.insert(name) }
+        if file.format == .onnx {
+            let model = try ONNXModelFile.model(of: file)
+            return try ONNXLSTMMapping.mapped(in: model).map {
+                Candidate(name: $0.module.name, module: $0.module, problems: [], sourceTensors: $0.initializers)
             }
         }
-        return out
+        return LSTMDiscovery.discover(in: file).map {
+            Candidate(name: $0.name, module: $0.module, problems: $0.problems.map(\.description), sourceTensors: $0.tensorNames)
+        }
     }
 }
 

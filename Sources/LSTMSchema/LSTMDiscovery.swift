@@ -75,8 +75,16 @@ public struct DiscoveredModule: Sendable {
     public var problems: [SchemaProblem]
     /// The module's weights; set exactly when `config` is set and `problems` is empty.
     public var module: LSTMModule?
-    /// Full names of the module's canonical tensors, in file order.
+    /// Full names of the module's canonical tensors, in file order (ONNX: see ``LSTMSchemaLoader``).
     public var tensorNames: [String]
+
+    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, tensorNames: [String]) {
+        self.name = name
+        self.config = config
+        self.problems = problems
+        self.module = module
+        self.tensorNames = tensorNames
+    }
 
     public var isValid: Bool { module != nil }
 }

@@ -27,29 +27,31 @@ public struct LoadedModel: Sendable {
 /// ```
 ///
 /// PyTorch, npz, npy and safetensors files are mapped by tensor names (``LSTMDiscovery``); ONNX files
-/// by their graph's LSTM nodes (`ONNXLSTMMapping`).
+/// by their graph's LSTM nodes (``ONNXLSTMMapping``), whose modules are valid by construction (an
+/// inconsistent node is a `FormatError`); their `tensorNames` are the canonical names their weights
+/// take under the module's name (the file itself holds ONNX W / R / B initializers).
 public enum LSTMSchemaLoader {
-    /// Reads `path` (format recognised by content) and discovers its LSTMs. Throws only when the file
-    /// cannot be used; schema problems are returned in the result.
+    /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
+    /// Throws only when the file cannot be used; schema problems are returned in the result.
     public static func load(path: String, limits: Limits = .default) throws(FormatError) -> LoadedModel {
-        try load(file: readTensorFile(path: path, limits: limits))
+        try load(file: TensorFileIO.read(path: path, limits: limits))
     }
 
-    /// Discovers the LSTMs of tensors already read.
-    public static func load(file: TensorFile) throws(FormatError) -> LoadedModel {
-        if file.format == .onnx {
-            let modules = try ONNXLSTMMapping.modules(path: file.path)
-            let discovered = modules.map { module in
-                DiscoveredModule(name: module.name, config: module.config, problems: [], module: module,
-                                 tensorNames: module.canonicalTensors(prefix: module.name.isEmpty ? "" : module.name + ".").map(\.name))
-            }
-            return LoadedModel(file: file, discovered: discovered)
+    /// Discovers the LSTMs of tensors already read (ONNX files: from the graph the reader kept).
+    public static func load(file: TensorFile, limits: Limits = .default) throws(FormatError) -> LoadedModel {
+        guard file.format == .onnx else {
+            return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
         }
-        return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
-    }
-
-    /// Every format through the shared content-based dispatcher.
-    static func readTensorFile(path: String, limits: Limits) throws(FormatError) -> TensorFile {
-        try TensorFileIO.read(path: path, limits: limits)
+        do throws(FormatError) {
+            let model = try ONNXModelFile.model(of: file)
+            let mapped = try ONNXLSTMMapping.mapped(in: model)
+            return LoadedModel(file: file, discovered: mapped.map {
+                let prefix = $0.module.name.isEmpty ? "" : $0.module.name + "."
+                return DiscoveredModule(name: $0.module.name, config: $0.module.config, problems: [], module: $0.module,
+                                        tensorNames: $0.module.canonicalTensors(prefix: prefix).map(\.name))
+            })
+        } catch {
+            throw error.inFile(file.path)
+        }
     }
 }

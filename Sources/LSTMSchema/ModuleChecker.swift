@@ -55,7 +55,7 @@ struct ModuleChecker {
         // Not an LSTM: every gate-row tensor is reported, with the hint, against 4 × the real hidden size.
         var notLSTM: String?
         let hidden: Int
-        if !projected, let r = hhCols, r > 0, g == 3 * r {
+        if !projected, let r = hhCols, r > 0, Checked.mul(3, r) == g {
             notLSTM = "gate rows are 3·hidden_size (\(g) = 3·\(r)): looks like a GRU (nn.GRU), not an LSTM"
             hidden = r
         } else if !projected, let r = hhCols, r > 0, g == r {
@@ -180,7 +180,8 @@ struct ShapeRules {
         switch kind {
         case .weightIH:
             if k == 0 { return ShapeRule([gates, .init("input_size", input)]) }
-            let width = directions == 2 ? ShapeRule.Dim("2*" + r.formula, 2 * (r.value ?? 0)) : r
+            // A width that overflows cannot be matched by any real tensor: Int.max stands for it.
+            let width = directions == 2 ? ShapeRule.Dim("2*" + r.formula, Checked.mul(2, r.value ?? 0) ?? Int.max) : r
             return ShapeRule([gates, width])
         case .weightHH: return ShapeRule([gates, r])
         case .biasIH, .biasHH: return ShapeRule([gates])

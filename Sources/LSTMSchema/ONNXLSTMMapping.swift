@@ -40,6 +40,24 @@ public enum ONNXLSTMMapping {
 
     /// The modules of `model`'s main graph, in graph order of their first nodes.
     public static func modules(in model: ONNXModel) throws(FormatError) -> [LSTMModule] {
+        try mapped(in: model).map(\.module)
+    }
+
+    /// A module and the initializers it was read from.
+    public struct Mapped: Sendable {
+        public var module: LSTMModule
+        /// Initializers holding the module's weights, in graph order; for graphs written by
+        /// ``ONNXLSTMExport``, every initializer (the whole graph is the module).
+        public var initializers: [String]
+    }
+
+    /// ``modules(in:)`` with the initializers each module consumes (so that a conversion can keep the
+    /// other initializers under their own names).
+    public static func mapped(in model: ONNXModel) throws(FormatError) -> [Mapped] {
+        let ours = model.metadata(ONNXExportMetadata.lowering) != nil && model.metadata(ONNXExportMetadata.module) != nil
+        if model.metadata(ONNXExportMetadata.lowering) == ONNXExportMetadata.scanLowering {
+            return [Mapped(module: try ONNXProjectedLSTM.module(from: model), initializers: model.graph.initializers.map(\.name))]
+        }
         let graph = ONNXGraphIndex(model.graph)
         var parsed: [Int: ONNXLSTMNode] = [:]
         var order: [Int] = []
@@ -68,15 +86,18 @@ public enum ONNXLSTMMapping {
             }
         }
 
-        var modules: [LSTMModule] = []
+        var modules: [Mapped] = []
         let chained = Set(next.values)
         for start in order where !chained.contains(start) {
             var chain = [start]
             while let n = next[chain[chain.count - 1]] { chain.append(n) }
-            modules.append(try module(chain.compactMap { parsed[$0] }))
+            let nodes = chain.compactMap { parsed[$0] }
+            var seen: Set<String> = []
+            modules.append(Mapped(module: try module(nodes), initializers: nodes.flatMap(\.initializers).filter { seen.insert($0).inserted }))
         }
-        if modules.count == 1, let name = model.metadata(ONNXExportMetadata.module) {
-            modules[0].name = name
+        if modules.count == 1, ours, let name = model.metadata(ONNXExportMetadata.module) {
+            modules[0].module.name = name
+            modules[0].initializers = model.graph.initializers.map(\.name)
         }
         return modules
     }
@@ -111,9 +132,12 @@ struct ONNXLSTMNode {
     let features: ONNXFeatures
     let hasBias: Bool
     let directions: [LSTMDirectionWeights]
+    /// Initializers the weights were read from (W, R, B, P that are not Constant nodes).
+    let initializers: [String]
 
     init(node: ONNXNode, index: Int, graph: ONNXGraphIndex) throws(FormatError) {
         self.node = node
+        var sources: [String] = []
         let label = node.name.isEmpty ? "LSTM_\(index)" : node.name
         self.label = label
         func fail(_ reason: FormatError.Reason, _ message: String) -> FormatError {
@@ -135,8 +159,9 @@ struct ONNXLSTMNode {
                 return nil
             }
             switch graph.constant(name) {
-            case .tensor(let t):
+            case .tensor(let t, let initializer):
                 guard t.dtype.isFloatingPoint else { throw fail(.corrupt, "\(what) ('\(name)') is \(t.dtype.name), not a float type") }
+                if let initializer { sources.append(initializer) }
                 return t
             case .notConstant(let why):
                 throw fail(.unsupported, "\(what) ('\(name)') is \(why), not a constant; lstmkit reads weights from initializers and Constant nodes")
@@ -226,6 +251,7 @@ struct ONNXLSTMNode {
             dirs.append(dw)
         }
         directions = dirs
+        initializers = sources
     }
 
     /// Whether `next`, fed by this node's Y, is this module's next layer.
@@ -244,7 +270,8 @@ struct ONNXLSTMNode {
 /// Producers, initializers and constants of one graph.
 struct ONNXGraphIndex {
     enum Constant {
-        case tensor(Tensor)
+        /// The value, and the initializer holding it (nil for Constant nodes).
+        case tensor(Tensor, initializer: String?)
         /// Why the value is not a constant (e.g. "a graph input", "computed by a Concat node '/x'").
         case notConstant(String)
         case undefined
@@ -284,7 +311,7 @@ struct ONNXGraphIndex {
             if inputs.contains(name), initializers[name] == nil { return .notConstant("a graph input") }
             guard let t = initializers[name] else { return .undefined }
             guard let value = t.tensor else { return .notConstant("of \(t.dataType), which lstmkit does not read") }
-            return .tensor(value)
+            return .tensor(value, initializer: name)
         }
         return .notConstant("behind too many Identity nodes")
     }
@@ -293,16 +320,16 @@ struct ONNXGraphIndex {
         for a in n.attributes {
             switch (a.name, a.value) {
             case ("value", .tensor(let t)):
-                if let v = t.tensor { return .tensor(v) }
+                if let v = t.tensor { return .tensor(v, initializer: nil) }
                 return .notConstant("a Constant of \(t.dataType)")
             case ("value_float", .float(let v)):
-                if let t = try? Tensor(float32: [v], shape: []) { return .tensor(t) }
+                if let t = try? Tensor(float32: [v], shape: []) { return .tensor(t, initializer: nil) }
             case ("value_floats", .floats(let v)):
-                if let t = try? Tensor(float32: v, shape: [v.count]) { return .tensor(t) }
+                if let t = try? Tensor(float32: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
             case ("value_int", .int(let v)):
-                if let t = try? Tensor(int64: [v], shape: []) { return .tensor(t) }
+                if let t = try? Tensor(int64: [v], shape: []) { return .tensor(t, initializer: nil) }
             case ("value_ints", .ints(let v)):
-                if let t = try? Tensor(int64: v, shape: [v.count]) { return .tensor(t) }
+                if let t = try? Tensor(int64: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
             default:
                 continue
             }
@@ -334,11 +361,11 @@ struct ONNXGraphIndex {
         case "Squeeze":
             var axes: [Int64]?
             if let a = glue.attribute("axes") { axes = a.ints }
-            else if let src = glue.input(1), case .tensor(let t) = constant(src) { axes = t.int64s() }
+            else if let src = glue.input(1), case .tensor(let t, _) = constant(src) { axes = t.int64s() }
             guard let axes, axes == [1] || axes == [-3] else { return nil }
             y = glue.input(0)
         case "Reshape":
-            if let src = glue.input(1), case .tensor(let t) = constant(src) {
+            if let src = glue.input(1), case .tensor(let t, _) = constant(src) {
                 let shape = t.int64s()
                 guard shape.count == 3 else { return nil }
             }

@@ -17,15 +17,14 @@ public enum TensorFileIO {
                 guard let archive else { throw FormatError(.corrupt, "npz without an archive") }
                 return try NpzReader.read(archive: archive)
             case .pytorch, .torchscript:
-                guard let archive else { throw FormatError(.corrupt, "PyTorch archive without an archive") }
+                guard let archive else { throw FormatError(.corrupt, "PyTorch checkpoint without an archive") }
                 return try PyTorchReader.read(archive: archive, limits: limits)
             case .pytorchLegacy:
                 return try PyTorchLegacyReader.read(file: file, limits: limits)
             case .safetensors:
                 return try SafetensorsReader.read(file: file, limits: limits)
             case .onnx:
-                // TODO(format engineer): return try ONNXModelFile.readTensors(file: file)
-                throw FormatError(.unsupported, "ONNX models are not supported yet")
+                return try ONNXModelFile.readTensors(file: file, limits: limits)
             }
         } catch {
             throw error.inFile(path)

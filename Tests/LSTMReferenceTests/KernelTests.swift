@@ -62,7 +62,8 @@ import Testing
         #expect(t[1] == 1 && t[2] == -1 && t[3] == 0 && t[5] == 1e-30 && t[6] == -1e-30 && t[7] == 1, "\(t)")
     }
 
-    /// GEMM against a naive double-precision product over shapes that hit every kernel and edge.
+    /// GEMM (CPU-specific tiles where available, and the portable SIMD8 tiles) against a naive
+    /// double-precision product over shapes that hit every kernel and edge.
     @Test(arguments: [(1, 1, 1), (1, 28, 5), (2, 16, 300), (3, 33, 7), (5, 64, 257), (6, 48, 1), (7, 20, 11),
                       (13, 80, 40), (16, 192, 48), (121, 17, 513), (250, 64, 0)])
     func gemmMatchesNaiveProduct(_ shape: (Int, Int, Int)) {
@@ -72,12 +73,12 @@ import Testing
         let w = (0..<(n * k)).map { _ in Float(rng.uniform()) }
         let c0 = (0..<(m * (n + 2))).map { _ in Float(rng.uniform()) }  // ldc = n + 2
         let packed = PackedMatrix(w, n: n, k: k)
-        for accumulate in [false, true] {
+        for (accumulate, portable) in [(false, false), (true, false), (false, true), (true, true)] {
             var c = c0
             a.withUnsafeBufferPointer { ap in
                 c.withUnsafeMutableBufferPointer { cp in
                     GEMM.multiply(m: m, a: ap.baseAddress!, lda: k + 3, b: packed, c: cp.baseAddress!, ldc: n + 2,
-                                  accumulate: accumulate)
+                                  accumulate: accumulate, portable: portable)
                 }
             }
             var worst = 0.0
@@ -93,7 +94,7 @@ import Testing
                     worst = max(worst, abs(got - sum) / (1 + abs(sum)))
                 }
             }
-            #expect(worst < 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate): \(worst)")
+            #expect(worst < 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate) portable \(portable): \(worst)")
         }
     }
 }

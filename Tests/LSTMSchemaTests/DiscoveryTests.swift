@@ -238,6 +238,23 @@ import TensorFormats
         #expect(found.problems.allSatisfy { $0.module == "a.b" })
     }
 
+    @Test func hugeDimensionsOfEmptyTensorsDoNotOverflow() throws {
+        func empty(_ shape: [Int]) throws -> Tensor {
+            try Tensor(dtype: .float32, shape: shape, storage: TensorStorage(bytes: []))
+        }
+        let huge = 1 << 62
+        let gru = [NamedTensor(name: "weight_ih_l0", tensor: try empty([0, 3])),
+                   NamedTensor(name: "weight_hh_l0", tensor: try empty([0, huge]))]
+        #expect(LSTMDiscovery.discover(in: gru.file).first?.problems.isEmpty == false)
+        let proj = [NamedTensor(name: "weight_ih_l0", tensor: try empty([8, 0])),
+                    NamedTensor(name: "weight_hh_l0", tensor: try empty([8, 0])),
+                    NamedTensor(name: "weight_hr_l0", tensor: try empty([huge, 0])),
+                    NamedTensor(name: "weight_ih_l0_reverse", tensor: try empty([8, 0])),
+                    NamedTensor(name: "weight_ih_l1", tensor: try empty([8, 0]))]
+        let found = try #require(LSTMDiscovery.discover(in: proj.file).first)
+        #expect(found.problems.contains { $0.tensor == "weight_ih_l1" && $0.expected == "(4*hidden_size, 2*proj_size) = (8, \(Int.max))" })
+    }
+
     @Test func parsesOnlyExactCanonicalNames() {
         #expect(CanonicalName("weight_ih_l0") == CanonicalName(.weightIH, layer: 0))
         #expect(CanonicalName("bias_hh_l12_reverse") == CanonicalName(.biasHH, layer: 12, reverse: true))

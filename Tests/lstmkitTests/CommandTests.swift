@@ -178,6 +178,24 @@ import TensorFormats
         #expect(parsed?["z"] as? String == "a\"b\\c\nd\u{1}é")
     }
 
+    @Test func tablesShowControlCharactersEscaped() {
+        var t = TextTable(["name"])
+        t.append(["a\nb\u{1b}[2J"])
+        #expect(t.render(header: false) == "a\\nb\\u{1b}[2J")
+        let file = TensorFile(path: "evil.npz", format: .npz,
+                              tensors: [NamedTensor(name: "x\n::error::pwned", tensor: StateDict.zeros([1]))]
+                                  + StateDict.lstm(LSTMConfig(inputSize: 2, hiddenSize: 1), prefix: "l.")
+                                  + [NamedTensor(name: "l.weight_ih_l0\u{1b}x_l1", tensor: StateDict.zeros([1]))])
+        let i = lstmkit(["inspect", "evil.npz"], files: ["evil.npz": file])
+        #expect(i.out.contains("x\\n::error::pwned"))
+        #expect(!i.out.contains("\u{1b}"))
+        let v = lstmkit(["validate", "evil.npz", "--format", "github"], files: ["evil.npz": file])
+        #expect(v.exit == 1)
+        #expect(!v.err.contains("\u{1b}"))
+        #expect(!v.out.contains("\u{1b}"))
+        #expect(v.out.split(separator: "\n").allSatisfy { $0.hasPrefix("::error file=evil.npz,") })
+    }
+
     @Test func githubAnnotationsEscapeTheirParts() {
         #expect(GitHubAnnotations.error(file: "a,b:c.pt", title: "t", message: "50% off\nnext") ==
                 "::error file=a%2Cb%3Ac.pt,title=t::50%25 off%0Anext")

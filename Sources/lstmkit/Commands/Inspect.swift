@@ -50,7 +50,7 @@ struct Inspect: ConsoleCommand {
         if !model.file.notes.isEmpty {
             console.print()
             console.print("notes")
-            for note in model.file.notes { console.print("  - " + note) }
+            for note in model.file.notes { console.print("  - " + printable(note)) }
         }
         return .success
     }

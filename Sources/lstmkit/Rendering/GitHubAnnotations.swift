@@ -5,8 +5,9 @@
 /// for p in problems { console.print(GitHubAnnotations.error(file: path, title: "lstmkit validate", message: p.description)) }
 /// ```
 ///
-/// Escaping follows the runner's rules: in the message `%`, CR and LF become `%25`, `%0D`, `%0A`;
-/// in property values also `:` and `,` (`%3A`, `%2C`).
+/// Control characters other than CR and LF are first shown escaped (``printable(_:)``), then the
+/// runner's rules apply: in the message `%`, CR and LF become `%25`, `%0D`, `%0A`; in property values
+/// also `:` and `,` (`%3A`, `%2C`). A name read from a file cannot start a workflow command of its own.
 enum GitHubAnnotations {
     enum Level: String { case error, warning, notice }
 
@@ -25,7 +26,10 @@ enum GitHubAnnotations {
     }
 
     static func escapeData(_ s: String) -> String {
-        s.replacing("%", with: "%25").replacing("\r", with: "%0D").replacing("\n", with: "%0A")
+        let visible = String(String.UnicodeScalarView(s.unicodeScalars.flatMap { c -> [Unicode.Scalar] in
+            c == "\n" || c == "\r" ? [c] : Array(printable(String(c)).unicodeScalars)
+        }))
+        return visible.replacing("%", with: "%25").replacing("\r", with: "%0D").replacing("\n", with: "%0A")
     }
 
     static func escapeProperty(_ s: String) -> String {

@@ -23,7 +23,11 @@ enum ModelText {
                                "bias", "dtype", "status"])
         for d in modules {
             let count = problems.map { $0.filter { $0.module == d.name }.count } ?? d.problems.count
-            let status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
+            var status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
+            if let onnx = d.module?.onnx {
+                let extras = onnx.nonPyTorchFeatures + (onnx.hasSequenceLens ? ["sequence_lens"] : []) + (onnx.layout == 1 ? ["layout=1"] : [])
+                if !extras.isEmpty { status += " (ONNX: " + extras.joined(separator: ", ") + ")" }
+            }
             if let c = d.config {
                 table.append([cell(d.name), String(c.inputSize), String(c.hiddenSize),
                               String(c.numLayers), String(c.bidirectional), String(c.projSize), String(c.bias),
@@ -56,7 +60,7 @@ enum ModelText {
     /// The sentence on stderr when problems were found: the file, how many, and the first in full.
     static func problemSentence(file: String, _ problems: [SchemaProblem]) -> String {
         guard let first = problems.first else { return "\(file): no problems" }
-        if problems.count == 1 { return "\(file): \(first.description)" }
-        return "\(file): \(problems.count) problems; first: \(first.description)"
+        if problems.count == 1 { return printable("\(file): \(first.description)") }
+        return printable("\(file): \(problems.count) problems; first: \(first.description)")
     }
 }

@@ -26,9 +26,10 @@ struct TextTable {
 
     init(_ columns: [Column]) { self.columns = columns }
 
-    /// Adds a row; missing cells are empty, extra cells are dropped.
+    /// Adds a row; missing cells are empty, extra cells are dropped, control characters are shown
+    /// escaped (``printable(_:)``).
     mutating func append(_ cells: [String]) {
-        rows.append((0..<columns.count).map { $0 < cells.count ? cells[$0] : "" })
+        rows.append((0..<columns.count).map { $0 < cells.count ? printable(cells[$0]) : "" })
     }
 
     var isEmpty: Bool { rows.isEmpty }
@@ -63,4 +64,22 @@ func formatByteCount(_ bytes: Int) -> String {
     }
     let tenths = Int((value * 10).rounded())
     return "\(tenths / 10).\(tenths % 10) \(units[unit])"
+}
+
+/// `text` with control characters (newlines, escape sequences) written as `\n`, `\u{1b}`, … so
+/// that names and values from a file cannot break a table or drive the terminal.
+func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.properties.generalCategory == .control:
+            out += "\\u{" + String(scalar.value, radix: 16) + "}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }

@@ -9,6 +9,8 @@ enum ExitStatus: Int32, Sendable {
     case unusableInput = 2
     /// The command line is wrong (ArgumentParser's validation exit, EX_USAGE).
     case usage = 64
+    /// SIGHUP (128 + 1); temporary output files were removed.
+    case hangUp = 129
     /// SIGINT (128 + 2); temporary output files were removed.
     case interrupted = 130
     /// SIGTERM (128 + 15); temporary output files were removed.

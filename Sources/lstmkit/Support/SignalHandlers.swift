@@ -5,8 +5,8 @@ import Darwin
 #endif
 import TensorFormats
 
-/// SIGINT / SIGTERM: remove every uncommitted temporary output file, then exit 130 / 143, so an
-/// interrupted `convert` leaves neither a partial output nor a stray temporary file behind.
+/// SIGINT / SIGTERM / SIGHUP: remove every uncommitted temporary output file, then exit 130 / 143 /
+/// 129, so an interrupted `convert` leaves neither a partial output nor a stray temporary file behind.
 enum SignalHandlers {
     static func install() {
         signal(SIGINT) { _ in
@@ -16,6 +16,10 @@ enum SignalHandlers {
         signal(SIGTERM) { _ in
             OutputFile.removeAllTemporaryFiles()
             _exit(ExitStatus.terminated.rawValue)
+        }
+        signal(SIGHUP) { _ in
+            OutputFile.removeAllTemporaryFiles()
+            _exit(ExitStatus.hangUp.rawValue)
         }
     }
 }
