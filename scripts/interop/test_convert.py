@@ -234,3 +234,29 @@ def test_pt_output_loads_in_torch_identically(lstmkit, tmp_path):
     assert list(loaded) == list(safetensors.torch.load_file(src))
     for k, v in state.items():
         assert loaded[k].dtype == v.dtype and loaded[k].shape == v.shape and torch.equal(loaded[k], v), k
+
+
+@pytest.mark.parametrize("source_ext", ["pt", "safetensors", "npz"])
+def test_onnx_output_runs_in_onnxruntime_like_nn_lstm(lstmkit, tmp_path, source_ext):
+    import onnxruntime as ort
+    model, state = crnn_state()
+    src = tmp_path / f"crnn.{source_ext}"
+    if source_ext == "pt":
+        torch.save(state, src)
+    elif source_ext == "safetensors":
+        safetensors.torch.save_file(state, src)
+    else:
+        np.savez(src, **{k: v.numpy() for k, v in state.items()})
+    out = tmp_path / "rnn0.onnx"
+    proc = lstmkit("convert", src, out, "--module", "rnn0")
+    assert "from LSTM 'rnn0'" in proc.stdout
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    x = torch.randn(7, 3, 12)
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        want_output, (want_h, want_c) = model["rnn0"](x)
+    for g, w in zip(got, [want_output, want_h, want_c]):
+        assert g.shape == tuple(w.shape)
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+    several = lstmkit("convert", src, tmp_path / "x.onnx", check=False)
+    assert several.returncode == 64 and "pick it with --module" in several.stderr
