@@ -10,12 +10,14 @@ extension FileFormat {
         let b = Array(bytes.prefix(16))
         if b.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return .npy }
         if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) || b.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .zip }
-        if b.first == 0x80 { return .pickle }
+        // Before the pickle test: a 128..255-byte safetensors header also starts with 0x80.
         if b.count >= 9 {
             var n: UInt64 = 0
             for i in 0..<8 { n |= UInt64(b[i]) << (8 * UInt64(i)) }
-            if n >= 2, n < UInt64(bytes.count), b[8] == UInt8(ascii: "{") || b[8] == UInt8(ascii: " ") { return .safetensors }
+            let jsonStart: [UInt8] = [UInt8(ascii: "{"), 0x20, 0x09, 0x0A, 0x0D]
+            if n >= 2, n < UInt64(bytes.count), jsonStart.contains(b[8]) { return .safetensors }
         }
+        if b.first == 0x80 { return .pickle }
         // ONNX ModelProto starts with ir_version (field 1, varint: 0x08) in every exporter seen.
         if b.first == 0x08 { return .protobuf }
         return nil

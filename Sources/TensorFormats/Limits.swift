@@ -4,6 +4,8 @@ public struct Limits: Sendable {
     public var npyHeaderBytes = 10_000
     /// Largest safetensors JSON header, in bytes (the reference implementation's cap).
     public var safetensorsHeaderBytes = 100_000_000
+    /// Most nested JSON arrays/objects in a safetensors header (serde_json's recursion limit).
+    public var jsonDepth = 127
     /// Largest tensor rank.
     public var maxRank = 32
     /// Most members a ZIP archive may list.
@@ -17,8 +19,17 @@ public struct Limits: Sendable {
     public var pickleStack = 1_000_000
     public var pickleNesting = 1000
     public var pickleOps = 100_000_000
+    /// Pickle VM: longest LONG4 / text integer, in bytes of two's complement.
+    public var pickleLongBytes = 1 << 16
+    /// Pickle walk (flattening a checkpoint into named tensors): values visited, so that a
+    /// memo-shared DAG cannot make the walk exponential.
+    public var pickleWalkNodes = 10_000_000
     /// Largest protobuf message (ONNX model without external data).
     public var protobufBytes = 2 << 30
+    /// Deepest protobuf message nesting (an ONNX graph attribute inside a node inside a graph is 3 levels).
+    public var protobufDepth = 64
+    /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
+    public var onnxDecodedBytes = 3 << 30
 
     public init() {}
 

@@ -15,7 +15,21 @@ public final class MappedFile: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer?
     private let length: Int
 
+    private let ownsCopy: Bool
+
+    /// An in-memory copy of `bytes` standing in for a file called `path` (tests and fuzzing).
+    public init(copying source: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        length = source.count
+        ownsCopy = true
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if source.count > 0 { buffer.copyMemory(from: source) }
+        base = buffer.baseAddress
+        bytes = UnsafeRawBufferPointer(start: buffer.baseAddress, count: source.count)
+    }
+
     public init(path: String) throws(FormatError) {
+        ownsCopy = false
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -47,7 +61,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Tell the kernel the pages in `range` will not be needed again (lets `convert` keep its
     /// resident memory bounded while streaming a large file).
     public func release(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !ownsCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = range.lowerBound / page * page
         let end = min(length, range.upperBound)
@@ -56,6 +70,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base { munmap(base, length) }
+        guard let base else { return }
+        if ownsCopy { base.deallocate() } else { munmap(base, length) }
     }
 }

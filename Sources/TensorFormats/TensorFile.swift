@@ -33,6 +33,8 @@ public struct TensorFile: Sendable {
     /// Non-tensor values (checkpoint epoch, loss, safetensors `__metadata__`, ONNX metadata_props), in file order.
     public var metadata: [(key: String, value: String)]
     public var notes: [String]
+    /// The decoded model, for ONNX files (set by ``ONNXModelFile/readTensors(file:limits:)``).
+    public var onnx: ONNXModel?
 
     public init(path: String, format: FileFormat, tensors: [NamedTensor] = [],
                 metadata: [(key: String, value: String)] = [], notes: [String] = []) {

@@ -68,5 +68,14 @@ public final class TensorStorage: @unchecked Sendable {
     /// Whether the bytes live in a mapped file (zero-copy) rather than in owned memory.
     public var isMapped: Bool { mapping != nil }
 
+    /// Lets the kernel drop the mapped pages behind `range` of ``bytes`` once they have been copied
+    /// out (they are read again from the file if touched later); nothing for owned memory.
+    public func releasePages(_ range: Range<Int>) {
+        guard let mapping, let base = mapping.bytes.baseAddress, let start = bytes.baseAddress,
+              range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
+        let origin = start - base
+        mapping.release((origin + range.lowerBound)..<(origin + range.upperBound))
+    }
+
     deinit { owned?.deallocate() }
 }

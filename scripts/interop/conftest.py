@@ -21,4 +21,5 @@ def lstmkit():
             raise AssertionError(f"lstmkit {' '.join(map(str, args))} exited {proc.returncode}: {proc.stderr}")
         return proc
 
+    run.binary = binary
     return run

@@ -1,0 +1,117 @@
+#include "CLSTMKernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define KERNEL_TARGET __attribute__((target("avx2,fma")))
+
+KERNEL_TARGET static inline void put(float *c, __m256 v, int add) {
+    if (add) v = _mm256_add_ps(_mm256_loadu_ps(c), v);
+    _mm256_storeu_ps(c, v);
+}
+
+KERNEL_TARGET static void tile6(long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+    for (long k = 0; k < kc; k++, b += 16) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), s;
+        s = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(s, b0, c00); c01 = _mm256_fmadd_ps(s, b1, c01);
+        s = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(s, b0, c10); c11 = _mm256_fmadd_ps(s, b1, c11);
+        s = _mm256_broadcast_ss(a2 + k); c20 = _mm256_fmadd_ps(s, b0, c20); c21 = _mm256_fmadd_ps(s, b1, c21);
+        s = _mm256_broadcast_ss(a3 + k); c30 = _mm256_fmadd_ps(s, b0, c30); c31 = _mm256_fmadd_ps(s, b1, c31);
+        s = _mm256_broadcast_ss(a4 + k); c40 = _mm256_fmadd_ps(s, b0, c40); c41 = _mm256_fmadd_ps(s, b1, c41);
+        s = _mm256_broadcast_ss(a5 + k); c50 = _mm256_fmadd_ps(s, b0, c50); c51 = _mm256_fmadd_ps(s, b1, c51);
+    }
+    put(c, c00, add); put(c + 8, c01, add); c += ldc;
+    put(c, c10, add); put(c + 8, c11, add); c += ldc;
+    put(c, c20, add); put(c + 8, c21, add); c += ldc;
+    put(c, c30, add); put(c + 8, c31, add); c += ldc;
+    put(c, c40, add); put(c + 8, c41, add); c += ldc;
+    put(c, c50, add); put(c + 8, c51, add);
+}
+
+KERNEL_TARGET static void tile4(long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    for (long k = 0; k < kc; k++, b += 16) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), s;
+        s = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(s, b0, c00); c01 = _mm256_fmadd_ps(s, b1, c01);
+        s = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(s, b0, c10); c11 = _mm256_fmadd_ps(s, b1, c11);
+        s = _mm256_broadcast_ss(a2 + k); c20 = _mm256_fmadd_ps(s, b0, c20); c21 = _mm256_fmadd_ps(s, b1, c21);
+        s = _mm256_broadcast_ss(a3 + k); c30 = _mm256_fmadd_ps(s, b0, c30); c31 = _mm256_fmadd_ps(s, b1, c31);
+    }
+    put(c, c00, add); put(c + 8, c01, add); c += ldc;
+    put(c, c10, add); put(c + 8, c11, add); c += ldc;
+    put(c, c20, add); put(c + 8, c21, add); c += ldc;
+    put(c, c30, add); put(c + 8, c31, add);
+}
+
+KERNEL_TARGET static void tile2(long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 d00 = _mm256_setzero_ps(), d01 = _mm256_setzero_ps(), d10 = _mm256_setzero_ps(), d11 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + lda;
+    long k = 0;
+    for (; k + 2 <= kc; k += 2, b += 32) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), e0 = _mm256_loadu_ps(b + 16), e1 = _mm256_loadu_ps(b + 24), s;
+        s = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(s, b0, c00); c01 = _mm256_fmadd_ps(s, b1, c01);
+        s = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(s, b0, c10); c11 = _mm256_fmadd_ps(s, b1, c11);
+        s = _mm256_broadcast_ss(a0 + k + 1); d00 = _mm256_fmadd_ps(s, e0, d00); d01 = _mm256_fmadd_ps(s, e1, d01);
+        s = _mm256_broadcast_ss(a1 + k + 1); d10 = _mm256_fmadd_ps(s, e0, d10); d11 = _mm256_fmadd_ps(s, e1, d11);
+    }
+    if (k < kc) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), s;
+        s = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(s, b0, c00); c01 = _mm256_fmadd_ps(s, b1, c01);
+        s = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(s, b0, c10); c11 = _mm256_fmadd_ps(s, b1, c11);
+    }
+    put(c, _mm256_add_ps(c00, d00), add); put(c + 8, _mm256_add_ps(c01, d01), add); c += ldc;
+    put(c, _mm256_add_ps(c10, d10), add); put(c + 8, _mm256_add_ps(c11, d11), add);
+}
+
+KERNEL_TARGET static void tile1(long kc, const float *a, const float *b, float *c, int add) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps();
+    __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+    long k = 0;
+    for (; k + 4 <= kc; k += 4, b += 64) {
+        __m256 s = _mm256_broadcast_ss(a + k);
+        c0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b), c0); c1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 8), c1);
+        s = _mm256_broadcast_ss(a + k + 1);
+        d0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 16), d0); d1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 24), d1);
+        s = _mm256_broadcast_ss(a + k + 2);
+        e0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 32), e0); e1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 40), e1);
+        s = _mm256_broadcast_ss(a + k + 3);
+        f0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 48), f0); f1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 56), f1);
+    }
+    for (; k < kc; k++, b += 16) {
+        __m256 s = _mm256_broadcast_ss(a + k);
+        c0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b), c0); c1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 8), c1);
+    }
+    put(c, _mm256_add_ps(_mm256_add_ps(c0, d0), _mm256_add_ps(e0, f0)), add);
+    put(c + 8, _mm256_add_ps(_mm256_add_ps(c1, d1), _mm256_add_ps(e1, f1)), add);
+}
+
+int lstmkit_sgemm_tile_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    switch (rows) {
+    case 6: tile6(kc, a, lda, b, c, ldc, add); break;
+    case 4: tile4(kc, a, lda, b, c, ldc, add); break;
+    case 2: tile2(kc, a, lda, b, c, ldc, add); break;
+    default: tile1(kc, a, b, c, add); break;
+    }
+}
+
+#else
+
+int lstmkit_sgemm_tile_available(void) { return 0; }
+
+void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    (void)rows; (void)kc; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)add;
+}
+
+#endif

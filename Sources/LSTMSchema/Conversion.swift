@@ -1,0 +1,176 @@
+import TensorFormats
+
+/// What `lstmkit convert` was asked to do.
+public struct ConversionRequest: Sendable {
+    public var input: String
+    /// The output path; its extension picks the format (see ``OutputFormat``).
+    public var output: String
+    /// The LSTM module to extract (written with bare nn.LSTM names); nil = every tensor.
+    public var module: String?
+    /// Cast floating tensors to this dtype (round to nearest even); integers keep theirs.
+    public var dtype: DType?
+    /// Replace an existing output.
+    public var overwrite: Bool
+    /// Deflate npz members.
+    public var compress: Bool
+    /// How an .onnx output is built (batch_first input, h0 / c0 inputs, opset); `dtype` above wins.
+    public var onnx = ONNXExportOptions()
+    /// How an .onnx output stores its tensors (external data for models over 2 GB).
+    public var onnxWrite = ONNXWriteOptions()
+
+    public init(input: String, output: String, module: String? = nil, dtype: DType? = nil,
+                overwrite: Bool = false, compress: Bool = false) {
+        self.input = input
+        self.output = output
+        self.module = module
+        self.dtype = dtype
+        self.overwrite = overwrite
+        self.compress = compress
+    }
+}
+
+/// What a conversion wrote.
+public struct ConversionReport: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        public var dtype: DType
+        public var shape: [Int]
+    }
+
+    public var input: String
+    public var inputFormat: FileFormat
+    public var output: String
+    public var outputFormat: OutputFormat
+    /// The module extracted (`--module`, or the one module of an ONNX target).
+    public var module: String?
+    /// The tensors written, in the order given to the writer.
+    public var tensors: [Entry]
+    /// Bytes of the output file.
+    public var bytesWritten: Int
+    /// Input notes, then what the target could not hold, in plain sentences.
+    public var notes: [String]
+}
+
+/// Why a conversion did not happen. `description` is the one sentence the CLI prints; it names the
+/// file and, where it applies, the tensor or byte offset.
+public struct ConversionError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The request itself is wrong (unknown output extension, no such `--module`, several
+        /// modules for an ONNX target and no `--module`): exit 64.
+        case usage
+        /// The input cannot be used or cannot be represented in the target: exit 2.
+        case unusable
+        /// The module to convert breaks the nn.LSTM schema: exit 1.
+        case schema
+    }
+
+    public var kind: Kind
+    public var description: String
+    /// The underlying format error, when there is one.
+    public var formatError: FormatError?
+    /// For `.schema`: every problem of the module.
+    public var problems: [String]
+
+    public init(_ kind: Kind, _ description: String, formatError: FormatError? = nil, problems: [String] = []) {
+        self.kind = kind
+        self.description = description
+        self.formatError = formatError
+        self.problems = problems
+    }
+
+    init(_ error: FormatError) {
+        self.init(.unusable, error.description, formatError: error)
+    }
+
+    /// The process exit code DESIGN §3 assigns.
+    public var exitCode: Int32 {
+        switch kind {
+        case .usage: 64
+        case .unusable: 2
+        case .schema: 1
+        }
+    }
+}
+
+/// Observes the write phase (the CLI draws a progress bar from the temporary file's size).
+public protocol ConversionProgress: AnyObject {
+    /// The output is being written to `temporaryPath`; it will hold about `expectedBytes` bytes.
+    func writing(temporaryPath: String, expectedBytes: Int)
+    /// Writing ended (committed or failed).
+    func finished()
+}
+
+/// `lstmkit convert` as a library call: read any supported input, pick tensors, cast, write the
+/// format named by the output's extension atomically.
+///
+/// Contract (DESIGN §3):
+/// - .pt / .npz / .safetensors get every tensor under its flattened name, or with `module` the one
+///   LSTM under bare nn.LSTM names (`weight_ih_l0`, ...) so `nn.LSTM.load_state_dict` takes it.
+/// - From ONNX, each LSTM becomes canonical nn.LSTM tensors (bare names for a single module, else
+///   prefixed `name.`) and the other initializers keep their names; a module that uses a feature
+///   nn.LSTM cannot express is refused, naming the feature.
+/// - .onnx gets one module (``ConversionRequest/module`` when there are several).
+/// - `dtype` casts floating tensors with round-to-nearest-even; integers are unchanged.
+/// - Metadata goes to safetensors `__metadata__`; other targets return a note naming it.
+/// - The output is written to a temporary file and renamed at the end: an existing output is
+///   refused without `overwrite`, the input is never modified, a failure leaves nothing behind.
+public enum Conversion {
+    public static func run(_ request: ConversionRequest, progress: ConversionProgress? = nil) throws(ConversionError) -> ConversionReport {
+        guard let format = OutputFormat(path: request.output) else {
+            throw ConversionError(.usage, "\(request.output): cannot tell the output format from its extension (use \(OutputFormat.extensionList))")
+        }
+        if isSameFile(request.input, request.output) {
+            throw ConversionError(.unusable, "\(request.output): the output is the input file (the input is never modified)")
+        }
+        do {
+            let output = try OutputFile(path: request.output, overwrite: request.overwrite)
+            let file = try readInput(request.input)
+            let plan = try ConversionPlan.make(file: file, request: request, format: format)
+            progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
+            defer { progress?.finished() }
+            var notes = file.notes + plan.notes
+            switch format {
+            case .onnx:
+                guard let module = plan.onnxModule else {
+                    throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
+                }
+                let data = try writeONNX(module, to: output, request: request)
+                try data?.commit()
+            default:
+                let options = TensorFileWriter.Options(compress: request.compress,
+                                                       archiveName: TensorFileWriter.archiveName(for: request.output))
+                notes += try TensorFileWriter.write(plan.entries, metadata: plan.metadata, format: format,
+                                                    to: output, options: options)
+            }
+            let size = output.position
+            try output.commit()
+            return ConversionReport(input: request.input, inputFormat: file.format, output: request.output,
+                                    outputFormat: format, module: plan.moduleName,
+                                    tensors: plan.entries.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) },
+                                    bytesWritten: size, notes: notes)
+        } catch let error as ConversionError {
+            throw error
+        } catch let error as FormatError {
+            throw ConversionError(error)
+        } catch {
+            throw ConversionError(.unusable, "\(request.output): \(error)")
+        }
+    }
+
+    /// The input through the shared reader (format recognised by content).
+    static func readInput(_ path: String) throws(FormatError) -> TensorFile {
+        try TensorFileIO.read(path: path)
+    }
+
+    /// Writes `module` as a runnable ONNX graph; returns the external data file, when one was
+    /// written, for the caller to commit together with `output`.
+    static func writeONNX(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> OutputFile? {
+        var write = request.onnxWrite
+        write.overwrite = write.overwrite || request.overwrite
+        do throws(FormatError) {
+            return try ONNXModelFile.write(try ONNXLSTMExport.model(for: module, options: request.onnx), to: output, options: write)
+        } catch {
+            throw error.inFile(output.path)
+        }
+    }
+}

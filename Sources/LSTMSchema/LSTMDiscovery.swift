@@ -1,0 +1,90 @@
+import TensorFormats
+
+/// Finds every nn.LSTM in a file's flat tensor map and checks it against the canonical schema.
+///
+/// Rules (DESIGN §2):
+/// - Names are split at their last `.` into a prefix P ("" or ending in `.`) and a leaf. Every P
+///   with a leaf of the form `{weight_ih|weight_hh|bias_ih|bias_hh|weight_hr}_l{k}[_reverse]` is one
+///   module, named P without its trailing dot. (A prefix whose `weight_ih_l0` is missing is still a
+///   module, so the missing tensor is reported rather than the module silently ignored.)
+///   `module.` (DataParallel), `_orig_mod.` (torch.compile) and checkpoint wrappers such as
+///   `model_state_dict.` are simply part of P.
+/// - The config is inferred from the tensors: hidden_size = gate rows / 4 (the majority over the
+///   module's weight_ih / weight_hh / bias tensors, so one wrong tensor is reported instead of
+///   skewing the inference); input_size = columns of `weight_ih_l0`; num_layers = the highest layer
+///   index + 1 (a layer missing in between is a gap whose tensors are reported missing);
+///   bidirectional when any `_reverse` tensor exists; proj_size = rows of `weight_hr` when present;
+///   bias when any bias tensor exists; dtype of `weight_ih_l0`.
+/// - Then every tensor is checked against that config and *all* problems are reported: missing and
+///   unexpected tensors, wrong shapes (expected shape with its formula and the shape found), layer
+///   gaps, mixed or non-floating dtypes, gate rows that are not 4·hidden_size (3·hidden_size: every
+///   gate-row tensor is reported as looking like a GRU; 1·hidden_size: like a plain RNN). A module
+///   that is not an LSTM, or whose input_size cannot be inferred, has no config.
+///
+/// Modules are returned in the order their first tensor appears in the file.
+public enum LSTMDiscovery {
+    /// The valid modules (tensors taken as they are, no copies) and the problems of all the others.
+    public static func modules(in file: TensorFile) -> (modules: [LSTMModule], problems: [SchemaProblem]) {
+        let found = discover(in: file)
+        return (found.compactMap(\.module), found.flatMap(\.problems))
+    }
+
+    /// Every module candidate with its inferred config (when one can be inferred) and its problems.
+    public static func discover(in file: TensorFile) -> [DiscoveredModule] {
+        discover(tensors: file.tensors)
+    }
+
+    /// ``discover(in:)`` over a bare list of named tensors.
+    public static func discover(tensors: [NamedTensor]) -> [DiscoveredModule] {
+        var order: [String] = []
+        var groups: [String: ModuleChecker] = [:]
+        var strays: [String: [String]] = [:]
+        for named in tensors {
+            let (prefix, leaf) = split(named.name)
+            if let canonical = CanonicalName(leaf) {
+                if groups[prefix] == nil {
+                    order.append(prefix)
+                    groups[prefix] = ModuleChecker(prefix: prefix)
+                }
+                groups[prefix]?.add(canonical, named)
+            } else if CanonicalName.looksLayerIndexed(leaf) {
+                strays[prefix, default: []].append(named.name)
+            }
+        }
+        return order.compactMap { prefix in
+            guard var checker = groups[prefix] else { return nil }
+            checker.strays = strays[prefix] ?? []
+            return checker.check()
+        }
+    }
+
+    /// `a.b.weight_ih_l0` → (`a.b.`, `weight_ih_l0`); `weight_ih_l0` → (``, `weight_ih_l0`).
+    static func split(_ name: String) -> (prefix: String, leaf: Substring) {
+        guard let dot = name.lastIndex(of: ".") else { return ("", name[...]) }
+        return (String(name[...dot]), name[name.index(after: dot)...])
+    }
+}
+
+/// One LSTM module found in a file: its inferred config and its problems.
+public struct DiscoveredModule: Sendable {
+    /// The prefix without its trailing dot ("" for a bare nn.LSTM state dict).
+    public var name: String
+    /// The config inferred from the tensors; nil when the tensors do not determine one (the problems say why).
+    public var config: LSTMConfig?
+    /// Every way the module's tensors differ from `config`, in state_dict order.
+    public var problems: [SchemaProblem]
+    /// The module's weights; set exactly when `config` is set and `problems` is empty.
+    public var module: LSTMModule?
+    /// Full names of the module's canonical tensors, in file order (ONNX: see ``LSTMSchemaLoader``).
+    public var tensorNames: [String]
+
+    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, tensorNames: [String]) {
+        self.name = name
+        self.config = config
+        self.problems = problems
+        self.module = module
+        self.tensorNames = tensorNames
+    }
+
+    public var isValid: Bool { module != nil }
+}

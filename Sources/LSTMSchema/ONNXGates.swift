@@ -1,0 +1,69 @@
+import TensorFormats
+
+/// Gate-block permutations between ONNX (i, o, f, c) and PyTorch (i, f, g, o) along the 4H axis.
+///
+/// | PyTorch block k | 0 = i | 1 = f | 2 = g | 3 = o |
+/// |---|---|---|---|---|
+/// | ONNX block `toTorch[k]` | 0 (i) | 2 (f) | 3 (c) | 1 (o) |
+///
+/// and ONNX block k = PyTorch block `toONNX[k]` with `toONNX = [0, 3, 1, 2]`. The same permutation
+/// applies to W (weight_ih), R (weight_hh), Wb (bias_ih) and Rb (bias_hh); peepholes P are i, o, f.
+enum ONNXGates {
+    static let toTorch = [0, 2, 3, 1]
+    static let toONNX = [0, 3, 1, 2]
+
+    /// The four gate blocks of `blockElements` elements each, starting at element `start` of `t`
+    /// (row-major), reordered so that output block k is input block `perm[k]`, shaped `shape`.
+    static func reorder(_ t: Tensor, start: Int, blockElements: Int, perm: [Int], shape: [Int]) throws(FormatError) -> Tensor {
+        guard start >= 0, blockElements >= 0, start + 4 * blockElements <= t.elementCount else {
+            throw FormatError(.corrupt, "gate blocks \(start)+4×\(blockElements) do not fit \(t.elementCount) elements")
+        }
+        let c = t.contiguous()
+        let size = c.dtype.itemSize
+        let block = blockElements * size
+        let src = c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let storage = TensorStorage(count: 4 * block) { dst in
+            guard block > 0 else { return }
+            for k in 0..<4 {
+                let from = (start + perm[k] * blockElements) * size
+                UnsafeMutableRawBufferPointer(rebasing: dst[(k * block)..<((k + 1) * block)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[from..<(from + block)]))
+            }
+        }
+        return try Tensor(dtype: c.dtype, shape: shape, storage: storage)
+    }
+
+    /// `count` elements of `t` starting at element `start` (row-major), as a new tensor of `shape`.
+    static func slice(_ t: Tensor, start: Int, count: Int, shape: [Int]) throws(FormatError) -> Tensor {
+        guard start >= 0, count >= 0, start + count <= t.elementCount else {
+            throw FormatError(.corrupt, "elements \(start)..<\(start + count) do not fit \(t.elementCount) elements")
+        }
+        let c = t.contiguous()
+        let size = c.dtype.itemSize
+        let src = c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let storage = TensorStorage(count: count * size) { dst in
+            guard count > 0 else { return }
+            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(start * size)..<((start + count) * size)]))
+        }
+        return try Tensor(dtype: c.dtype, shape: shape, storage: storage)
+    }
+
+    /// The tensors' elements one after another (all of one dtype), shaped `shape`.
+    static func concatenate(_ parts: [Tensor], shape: [Int]) throws(FormatError) -> Tensor {
+        let dtype = parts.first?.dtype ?? .float32
+        guard parts.allSatisfy({ $0.dtype == dtype }) else {
+            throw FormatError(.corrupt, "tensors of different dtypes cannot be concatenated")
+        }
+        let contiguous = parts.map { $0.contiguous() }
+        let total = contiguous.reduce(0) { $0 + $1.byteCount }
+        let storage = TensorStorage(count: total) { dst in
+            var at = 0
+            for p in contiguous {
+                guard let b = p.contiguousBytes, b.count > 0 else { continue }
+                UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + b.count)]).copyMemory(from: b)
+                at += b.count
+            }
+        }
+        return try Tensor(dtype: dtype, shape: shape, storage: storage)
+    }
+}

@@ -1,0 +1,383 @@
+import TensorFormats
+
+/// Finds the LSTMs of an ONNX model and maps them onto canonical nn.LSTM modules.
+///
+/// One module per chain of `LSTM` nodes joined by an exporter's glue; one layer per node. A node's
+/// X may come from the previous node's Y through
+/// - `Squeeze(axes=[1])` (torch's TorchScript exporter, unidirectional; axes as attribute or input), or
+/// - `Transpose(perm=[0,2,1,3])` then `Reshape` to `[0,0,-1]` or `[S,N,D·H]` (TorchScript exporter,
+///   bidirectional; the dynamo exporter in both cases),
+/// with `Identity` / `Dropout` allowed in between. Nodes are chained only when they agree on
+/// direction, hidden size, dtype, ONNX features and (for names with a `/` scope) scope; otherwise each
+/// starts its own module. The module's name is its first node's name.
+///
+/// Per node and direction d (0 = forward, 1 = `_reverse`), with H = hidden size:
+///
+/// | ONNX input | shape | canonical |
+/// |---|---|---|
+/// | W | [D, 4H, I] | `weight_ih` = W[d] with blocks i,o,f,c → i,f,g,o |
+/// | R | [D, 4H, H] | `weight_hh` = R[d], same permutation |
+/// | B (optional) | [D, 8H] | `bias_ih` = B[d][0..<4H], `bias_hh` = B[d][4H..<8H], same permutation; absent → bias = false |
+/// | P (optional) | [D, 3H] | kept as `peephole` (i, o, f) when not all zero |
+///
+/// W, R, B and P must be constants: initializers or `Constant` nodes, possibly behind `Identity`.
+/// Attributes `direction`, `activations`, `activation_alpha` / `_beta`, `clip`, `input_forget`,
+/// `layout` and a `sequence_lens` input are recorded in ``ONNXFeatures``. Graphs written by
+/// ``ONNXLSTMExport`` for projected LSTMs (no LSTM nodes) are recognised by their metadata and
+/// initializer names. Inconsistent nodes (W / R / B shapes that disagree with each other or with
+/// `hidden_size`, missing or non-constant weights, chained layers whose sizes do not connect) throw a
+/// ``FormatError`` naming the node.
+public enum ONNXLSTMMapping {
+    /// The modules of the ONNX file at `path` (errors name the file).
+    public static func modules(path: String, limits: Limits = .default) throws(FormatError) -> [LSTMModule] {
+        let model = try ONNXModelFile.read(path: path, limits: limits)
+        do {
+            return try modules(in: model)
+        } catch {
+            throw error.inFile(path)
+        }
+    }
+
+    /// The modules of `model`'s main graph, in graph order of their first nodes.
+    public static func modules(in model: ONNXModel) throws(FormatError) -> [LSTMModule] {
+        try mapped(in: model).map(\.module)
+    }
+
+    /// A module and the initializers it was read from.
+    public struct Mapped: Sendable {
+        public var module: LSTMModule
+        /// Initializers holding the module's weights, in graph order; for graphs written by
+        /// ``ONNXLSTMExport``, every initializer (the whole graph is the module).
+        public var initializers: [String]
+    }
+
+    /// ``modules(in:)`` with the initializers each module consumes (so that a conversion can keep the
+    /// other initializers under their own names).
+    public static func mapped(in model: ONNXModel) throws(FormatError) -> [Mapped] {
+        let ours = model.metadata(ONNXExportMetadata.lowering) != nil && model.metadata(ONNXExportMetadata.module) != nil
+        if model.metadata(ONNXExportMetadata.lowering) == ONNXExportMetadata.scanLowering {
+            return [Mapped(module: try ONNXProjectedLSTM.module(from: model), initializers: model.graph.initializers.map(\.name))]
+        }
+        let graph = ONNXGraphIndex(model.graph)
+        var parsed: [Int: ONNXLSTMNode] = [:]
+        var order: [Int] = []
+        for (i, n) in model.graph.nodes.enumerated() where n.opType == "LSTM" && n.isDefaultDomain {
+            parsed[i] = try ONNXLSTMNode(node: n, index: i, graph: graph)
+            order.append(i)
+        }
+
+        // predecessor[j] = i when node j's X is node i's Y through exporter glue.
+        var predecessors: [Int: Int] = [:]
+        var successorCount: [Int: Int] = [:]
+        for j in order {
+            guard let x = model.graph.nodes[j].input(0), let i = graph.lstmFeeding(x), parsed[i] != nil else { continue }
+            predecessors[j] = i
+            successorCount[i, default: 0] += 1
+        }
+        var next: [Int: Int] = [:]
+        for (j, i) in predecessors where successorCount[i] == 1 {
+            guard let p = parsed[i], let n = parsed[j] else { continue }
+            let connects = n.inputSize == p.numDirections * p.hiddenSize
+            if p.joins(n) {
+                guard connects else {
+                    throw FormatError(.corrupt, "LSTM node: chained after '\(p.label)' whose output has \(p.numDirections * p.hiddenSize) features, but its W expects input size \(n.inputSize)", entry: n.label)
+                }
+                next[i] = j
+            }
+        }
+
+        var modules: [Mapped] = []
+        let chained = Set(next.values)
+        for start in order where !chained.contains(start) {
+            var chain = [start]
+            while let n = next[chain[chain.count - 1]] { chain.append(n) }
+            let nodes = chain.compactMap { parsed[$0] }
+            var seen: Set<String> = []
+            modules.append(Mapped(module: try module(nodes), initializers: nodes.flatMap(\.initializers).filter { seen.insert($0).inserted }))
+        }
+        if modules.count == 1, ours, let name = model.metadata(ONNXExportMetadata.module) {
+            modules[0].module.name = name
+            modules[0].initializers = model.graph.initializers.map(\.name)
+        }
+        return modules
+    }
+
+    private static func module(_ nodes: [ONNXLSTMNode]) throws(FormatError) -> LSTMModule {
+        let first = nodes[0]
+        let bias = nodes.contains { $0.hasBias }
+        var layers: [[LSTMDirectionWeights]] = []
+        for n in nodes {
+            var dirs = n.directions
+            if bias && !n.hasBias {
+                let zeros = try Tensor(dtype: first.dtype, shape: [4 * n.hiddenSize],
+                                       storage: TensorStorage(count: 4 * n.hiddenSize * first.dtype.itemSize) { _ in })
+                for d in dirs.indices { dirs[d].biasIH = zeros; dirs[d].biasHH = zeros }
+            }
+            layers.append(dirs)
+        }
+        let config = LSTMConfig(inputSize: first.inputSize, hiddenSize: first.hiddenSize, numLayers: nodes.count,
+                                bidirectional: first.numDirections == 2, projSize: 0, bias: bias, dtype: first.dtype)
+        return LSTMModule(name: first.label, config: config, layers: layers, onnx: first.features)
+    }
+}
+
+/// One `LSTM` node read and checked: sizes, features and its canonical per-direction weights.
+struct ONNXLSTMNode {
+    let node: ONNXNode
+    let label: String
+    let numDirections: Int
+    let hiddenSize: Int
+    let inputSize: Int
+    let dtype: DType
+    let features: ONNXFeatures
+    let hasBias: Bool
+    let directions: [LSTMDirectionWeights]
+    /// Initializers the weights were read from (W, R, B, P that are not Constant nodes).
+    let initializers: [String]
+
+    init(node: ONNXNode, index: Int, graph: ONNXGraphIndex) throws(FormatError) {
+        self.node = node
+        var sources: [String] = []
+        let label = node.name.isEmpty ? "LSTM_\(index)" : node.name
+        self.label = label
+        func fail(_ reason: FormatError.Reason, _ message: String) -> FormatError {
+            FormatError(reason, "LSTM node: " + message, entry: label)
+        }
+
+        var f = ONNXFeatures()
+        let direction = node.attribute("direction")?.string ?? "forward"
+        guard let dir = ONNXFeatures.Direction(rawValue: direction) else {
+            throw fail(.corrupt, "direction '\(direction)' is not forward, reverse or bidirectional")
+        }
+        f.direction = dir
+        let nd = dir == .bidirectional ? 2 : 1
+        numDirections = nd
+
+        func weight(_ slot: Int, _ what: String, required: Bool) throws(FormatError) -> Tensor? {
+            guard let name = node.input(slot) else {
+                if required { throw fail(.corrupt, "has no \(what) input") }
+                return nil
+            }
+            switch graph.constant(name) {
+            case .tensor(let t, let initializer):
+                guard t.dtype.isFloatingPoint else { throw fail(.corrupt, "\(what) ('\(name)') is \(t.dtype.name), not a float type") }
+                if let initializer { sources.append(initializer) }
+                return t
+            case .notConstant(let why):
+                throw fail(.unsupported, "\(what) ('\(name)') is \(why), not a constant; lstmkit reads weights from initializers and Constant nodes")
+            case .undefined:
+                throw fail(.corrupt, "\(what) ('\(name)') is not defined in the graph")
+            }
+        }
+        guard let w = try weight(1, "W", required: true), let r = try weight(2, "R", required: true) else {
+            throw fail(.corrupt, "has no W or R input")
+        }
+        let b = try weight(3, "B", required: false)
+        let p = try weight(7, "P", required: false)
+
+        guard r.rank == 3, r.shape[0] == nd, r.shape[1] == 4 * r.shape[2], r.shape[2] > 0 else {
+            throw fail(.corrupt, "R has shape \(r.shape), expected [\(nd), 4·H, H]")
+        }
+        let h = r.shape[2]
+        hiddenSize = h
+        if let attr = node.attribute("hidden_size") {
+            guard let v = attr.int else { throw fail(.corrupt, "hidden_size is \(attr.typeName), expected INT") }
+            guard v == Int64(h) else {
+                throw fail(.corrupt, "hidden_size \(v) disagrees with R of shape \(r.shape) (hidden size \(h))")
+            }
+        }
+        guard w.rank == 3, w.shape[0] == nd, w.shape[1] == 4 * h else {
+            throw fail(.corrupt, "W has shape \(w.shape), expected [\(nd), \(4 * h), input_size] for hidden_size \(h)")
+        }
+        inputSize = w.shape[2]
+        dtype = w.dtype
+        guard r.dtype == dtype else { throw fail(.corrupt, "R is \(r.dtype.name) but W is \(dtype.name)") }
+        if let b {
+            guard b.shape == [nd, 8 * h] else { throw fail(.corrupt, "B has shape \(b.shape), expected [\(nd), \(8 * h)]") }
+            guard b.dtype == dtype else { throw fail(.corrupt, "B is \(b.dtype.name) but W is \(dtype.name)") }
+        }
+        hasBias = b != nil
+        var peephole: Tensor?
+        if let p {
+            guard p.shape == [nd, 3 * h] else { throw fail(.corrupt, "P has shape \(p.shape), expected [\(nd), \(3 * h)]") }
+            guard p.dtype == dtype else { throw fail(.corrupt, "P is \(p.dtype.name) but W is \(dtype.name)") }
+            if p.doubles().contains(where: { $0 != 0 }) { peephole = p }
+        }
+        f.hasPeepholes = peephole != nil
+        f.hasSequenceLens = node.input(4) != nil
+
+        if let a = node.attribute("activations") {
+            guard let names = a.strings else { throw fail(.corrupt, "activations is \(a.typeName), expected STRINGS") }
+            guard names.count == 3 * nd else {
+                throw fail(.corrupt, "activations lists \(names.count) functions, expected \(3 * nd)")
+            }
+            f.activations = names
+        }
+        if let a = node.attribute("activation_alpha") {
+            guard let v = a.floats else { throw fail(.corrupt, "activation_alpha is \(a.typeName), expected FLOATS") }
+            f.activationAlpha = v
+        }
+        if let a = node.attribute("activation_beta") {
+            guard let v = a.floats else { throw fail(.corrupt, "activation_beta is \(a.typeName), expected FLOATS") }
+            f.activationBeta = v
+        }
+        if let a = node.attribute("clip") {
+            guard let v = a.float else { throw fail(.corrupt, "clip is \(a.typeName), expected FLOAT") }
+            f.clip = v
+        }
+        if let a = node.attribute("input_forget") {
+            guard let v = a.int else { throw fail(.corrupt, "input_forget is \(a.typeName), expected INT") }
+            f.inputForget = v != 0
+        }
+        if let a = node.attribute("layout") {
+            guard let v = a.int, v == 0 || v == 1 else { throw fail(.corrupt, "layout must be INT 0 or 1") }
+            f.layout = Int(v)
+        }
+        features = f
+
+        var dirs: [LSTMDirectionWeights] = []
+        let i = inputSize
+        for d in 0..<nd {
+            var dw = LSTMDirectionWeights(
+                weightIH: try ONNXGates.reorder(w, start: d * 4 * h * i, blockElements: h * i, perm: ONNXGates.toTorch, shape: [4 * h, i]),
+                weightHH: try ONNXGates.reorder(r, start: d * 4 * h * h, blockElements: h * h, perm: ONNXGates.toTorch, shape: [4 * h, h]))
+            if let b {
+                dw.biasIH = try ONNXGates.reorder(b, start: d * 8 * h, blockElements: h, perm: ONNXGates.toTorch, shape: [4 * h])
+                dw.biasHH = try ONNXGates.reorder(b, start: d * 8 * h + 4 * h, blockElements: h, perm: ONNXGates.toTorch, shape: [4 * h])
+            }
+            if let peephole {
+                dw.peephole = try ONNXGates.slice(peephole, start: d * 3 * h, count: 3 * h, shape: [3 * h])
+            }
+            dirs.append(dw)
+        }
+        directions = dirs
+        initializers = sources
+    }
+
+    /// Whether `next`, fed by this node's Y, is this module's next layer.
+    func joins(_ next: ONNXLSTMNode) -> Bool {
+        guard numDirections == next.numDirections, hiddenSize == next.hiddenSize, dtype == next.dtype,
+              features == next.features, features.layout == 0 else { return false }
+        let a = scope(label), b = scope(next.label)
+        return a == nil || b == nil || a == b
+    }
+
+    private func scope(_ name: String) -> Substring? {
+        name.lastIndex(of: "/").map { name[..<$0] }
+    }
+}
+
+/// Producers, initializers and constants of one graph.
+struct ONNXGraphIndex {
+    enum Constant {
+        /// The value, and the initializer holding it (nil for Constant nodes).
+        case tensor(Tensor, initializer: String?)
+        /// Why the value is not a constant (e.g. "a graph input", "computed by a Concat node '/x'").
+        case notConstant(String)
+        case undefined
+    }
+
+    let graph: ONNXGraph
+    private var producer: [String: Int] = [:]
+    private var initializers: [String: ONNXTensor] = [:]
+    private var inputs: Set<String> = []
+
+    init(_ graph: ONNXGraph) {
+        self.graph = graph
+        for (i, n) in graph.nodes.enumerated() {
+            for o in n.outputs where !o.isEmpty { producer[o] = i }
+        }
+        for t in graph.initializers { initializers[t.name] = t }
+        inputs = Set(graph.inputs.map(\.name))
+    }
+
+    /// The constant value called `name`: an initializer or a `Constant` node, through `Identity`.
+    func constant(_ name: String) -> Constant {
+        var name = name
+        for _ in 0..<64 {
+            if let i = producer[name] {
+                let n = graph.nodes[i]
+                switch n.opType {
+                case "Identity":
+                    guard let src = n.input(0) else { return .undefined }
+                    name = src
+                    continue
+                case "Constant":
+                    return Self.constantNode(n)
+                default:
+                    return .notConstant("computed by a \(n.opType) node\(n.name.isEmpty ? "" : " '\(n.name)'")")
+                }
+            }
+            if inputs.contains(name), initializers[name] == nil { return .notConstant("a graph input") }
+            guard let t = initializers[name] else { return .undefined }
+            guard let value = t.tensor else { return .notConstant("of \(t.dataType), which lstmkit does not read") }
+            return .tensor(value, initializer: name)
+        }
+        return .notConstant("behind too many Identity nodes")
+    }
+
+    private static func constantNode(_ n: ONNXNode) -> Constant {
+        for a in n.attributes {
+            switch (a.name, a.value) {
+            case ("value", .tensor(let t)):
+                if let v = t.tensor { return .tensor(v, initializer: nil) }
+                return .notConstant("a Constant of \(t.dataType)")
+            case ("value_float", .float(let v)):
+                if let t = try? Tensor(float32: [v], shape: []) { return .tensor(t, initializer: nil) }
+            case ("value_floats", .floats(let v)):
+                if let t = try? Tensor(float32: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
+            case ("value_int", .int(let v)):
+                if let t = try? Tensor(int64: [v], shape: []) { return .tensor(t, initializer: nil) }
+            case ("value_ints", .ints(let v)):
+                if let t = try? Tensor(int64: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
+            default:
+                continue
+            }
+        }
+        return .notConstant("a Constant node without a dense value")
+    }
+
+    private func producerNode(of name: String) -> ONNXNode? {
+        producer[name].map { graph.nodes[$0] }
+    }
+
+    /// Skips `Identity` and `Dropout` (eval: output 0 is the input) going backwards from `name`.
+    private func skippingPassThrough(_ name: String) -> String {
+        var name = name
+        for _ in 0..<64 {
+            guard let n = producerNode(of: name), n.opType == "Identity" || n.opType == "Dropout",
+                  n.outputs.first == name, let src = n.input(0) else { return name }
+            name = src
+        }
+        return name
+    }
+
+    /// The index of the LSTM node whose Y reaches `name` through exporter glue, if any.
+    func lstmFeeding(_ name: String) -> Int? {
+        let x = skippingPassThrough(name)
+        guard let glue = producerNode(of: x) else { return nil }
+        var y: String?
+        switch glue.opType {
+        case "Squeeze":
+            var axes: [Int64]?
+            if let a = glue.attribute("axes") { axes = a.ints }
+            else if let src = glue.input(1), case .tensor(let t, _) = constant(src) { axes = t.int64s() }
+            guard let axes, axes == [1] || axes == [-3] else { return nil }
+            y = glue.input(0)
+        case "Reshape":
+            if let src = glue.input(1), case .tensor(let t, _) = constant(src) {
+                let shape = t.int64s()
+                guard shape.count == 3 else { return nil }
+            }
+            guard let t = glue.input(0).map(skippingPassThrough), let transpose = producerNode(of: t),
+                  transpose.opType == "Transpose", transpose.attribute("perm")?.ints == [0, 2, 1, 3] else { return nil }
+            y = transpose.input(0)
+        default:
+            return nil
+        }
+        guard let y = y.map(skippingPassThrough), let i = producer[y] else { return nil }
+        let lstm = graph.nodes[i]
+        guard lstm.opType == "LSTM", lstm.outputs.first == y else { return nil }
+        return i
+    }
+}

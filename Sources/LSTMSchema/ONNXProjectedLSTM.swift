@@ -1,0 +1,143 @@
+import TensorFormats
+
+/// The projected LSTM (proj_size > 0) as an ONNX graph, and back.
+///
+/// ONNX's LSTM operator has no projection, so each layer and direction is a `Scan` over time whose
+/// body does one nn.LSTM step in PyTorch's own gate order and layout (H = hidden, P = proj_size):
+///
+/// ```
+/// gates = Gemm(x_t, weight_ih, bias_ih, transB=1) + Gemm(h, weight_hh, bias_hh, transB=1)   [N, 4H]
+/// i, f, g, o = Split(gates, [H, H, H, H], axis=1)
+/// c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
+/// h' = Gemm(σ(o) ⊙ tanh(c'), weight_hr, transB=1)                                            [N, P]
+/// ```
+///
+/// States h [N, P], c [N, H] start from rows layer·D + d of h0 / c0; the reverse direction scans
+/// with `scan_input_directions = [1]` and `scan_output_directions = [1]`, so its outputs stay aligned
+/// with input time. Directions are concatenated on the feature axis (forward first); h_n / c_n
+/// stack the final states. Initializers keep nn.LSTM's names under `rnn.` (`rnn.weight_ih_l0`,
+/// `rnn.weight_hr_l1_reverse`, ...), unpermuted, which is how ``module(from:)`` reads them back.
+enum ONNXProjectedLSTM {
+    static func graph(for m: LSTMModule, options o: ONNXExportOptions) throws(FormatError) -> ONNXGraph {
+        let c = m.config
+        let h = c.hiddenSize, p = c.projSize, d = c.numDirections
+        let elem = ONNXDataType(c.dtype)
+        var b = ONNXGraphBuilder(scope: "rnn")
+        var (inputs, x, state) = try ONNXLSTMExport.inputs(&b, m, o)
+        if state == nil {
+            // Zero states broadcast to the batch, as torch does when hx is None.
+            let ld = c.numLayers * d
+            b.initializer("rnn.h0_zeros", try ONNXLSTMExport.zeros([ld, 1, p], c.dtype))
+            b.initializer("rnn.c0_zeros", try ONNXLSTMExport.zeros([ld, 1, h], c.dtype))
+            let ones = try b.int64s("rnn.one", [1])
+            let batch = b.op("Gather", [b.op("Shape", [x]), try b.int64s("rnn.batch_axis", [1])], .int("axis", 0))
+            let shape = b.op("Concat", [ones, batch, ones], .int("axis", 0))
+            state = (b.op("Expand", ["rnn.h0_zeros", shape]), b.op("Expand", ["rnn.c0_zeros", shape]))
+        }
+        guard let state else { throw FormatError(.corrupt, "no initial state") }
+        let split = try b.int64s("rnn.gate_split", [Int64(h), Int64(h), Int64(h), Int64(h)])
+        var hs: [String] = [], cs: [String] = []
+        for k in 0..<c.numLayers {
+            var ys: [String] = []
+            for j in 0..<d {
+                let s = "_l\(k)" + (j == 1 ? "_reverse" : "")
+                let w = m.layers[k][j]
+                guard let hr = w.weightHR else { throw FormatError(.corrupt, "weight_hr\(s) missing", entry: m.name) }
+                let names = (ih: b.initializer("rnn.weight_ih" + s, w.weightIH), hh: b.initializer("rnn.weight_hh" + s, w.weightHH),
+                             hr: b.initializer("rnn.weight_hr" + s, hr))
+                var biases: (ih: String, hh: String)?
+                if let bi = w.biasIH, let bh = w.biasHH {
+                    biases = (b.initializer("rnn.bias_ih" + s, bi), b.initializer("rnn.bias_hh" + s, bh))
+                }
+                let row = try b.int64s("rnn.state_row_\(k * d + j)", [Int64(k * d + j)], scalar: true)
+                let h0 = b.op("Gather", [state.h, row], .int("axis", 0))
+                let c0 = b.op("Gather", [state.c, row], .int("axis", 0))
+                let body = step(name: "rnn.step" + s, inputWidth: c.layerInputSize(k), hidden: h, proj: p, elem: elem,
+                                weights: names, biases: biases, split: split)
+                let outs = b.node("Scan", [h0, c0, x], outputCount: 3, attributes: [
+                    .graph("body", body), .int("num_scan_inputs", 1),
+                    .ints("scan_input_directions", [Int64(j)]), .ints("scan_output_directions", [Int64(j)]),
+                ])
+                hs.append(b.op("Unsqueeze", [outs[0], try b.int64s("rnn.zero", [0])]))
+                cs.append(b.op("Unsqueeze", [outs[1], try b.int64s("rnn.zero", [0])]))
+                ys.append(outs[2])
+            }
+            let last = k == c.numLayers - 1
+            let name = last && !o.batchFirst ? "output" : nil
+            x = d == 1 ? b.op("Identity", ys, output: name) : b.op("Concat", ys, output: name, .int("axis", 2))
+        }
+        if o.batchFirst { b.op("Transpose", [x], output: "output", .ints("perm", [1, 0, 2])) }
+        b.op("Concat", hs, output: "h_n", .int("axis", 0))
+        b.op("Concat", cs, output: "c_n", .int("axis", 0))
+        return ONNXGraph(name: "lstmkit", nodes: b.nodes, initializers: b.initializers,
+                         inputs: inputs, outputs: ONNXLSTMExport.outputInfos(m, o))
+    }
+
+    /// The Scan body for one direction: inputs (h [N,P], c [N,H], x_t [N,in]) → (h', c', y_t = h').
+    private static func step(name: String, inputWidth: Int, hidden: Int, proj: Int, elem: ONNXDataType,
+                             weights: (ih: String, hh: String, hr: String), biases: (ih: String, hh: String)?,
+                             split: String) -> ONNXGraph {
+        var b = ONNXGraphBuilder(scope: name)
+        let transB = ONNXAttribute.int("transB", 1)
+        let gx = b.op("Gemm", ["x_t", weights.ih] + (biases.map { [$0.ih] } ?? []), transB)
+        let gh = b.op("Gemm", ["h_prev", weights.hh] + (biases.map { [$0.hh] } ?? []), transB)
+        let gates = b.op("Add", [gx, gh])
+        let igfo = b.node("Split", [gates, split], outputCount: 4, attributes: [.int("axis", 1)])
+        let i = b.op("Sigmoid", [igfo[0]]), f = b.op("Sigmoid", [igfo[1]])
+        let g = b.op("Tanh", [igfo[2]]), o = b.op("Sigmoid", [igfo[3]])
+        let cNext = b.op("Add", [b.op("Mul", [f, "c_prev"]), b.op("Mul", [i, g])], output: "c_next")
+        let full = b.op("Mul", [o, b.op("Tanh", [cNext])])
+        let hNext = b.op("Gemm", [full, weights.hr], output: "h_next", transB)
+        b.op("Identity", [hNext], output: "y_t")
+        let batch = ONNXDim.param("batch")
+        return ONNXGraph(name: name, nodes: b.nodes, inputs: [
+            ONNXValueInfo(name: "h_prev", elementType: elem, shape: [batch, .value(Int64(proj))]),
+            ONNXValueInfo(name: "c_prev", elementType: elem, shape: [batch, .value(Int64(hidden))]),
+            ONNXValueInfo(name: "x_t", elementType: elem, shape: [batch, .value(Int64(inputWidth))]),
+        ], outputs: [
+            ONNXValueInfo(name: "h_next", elementType: elem, shape: [batch, .value(Int64(proj))]),
+            ONNXValueInfo(name: "c_next", elementType: elem, shape: [batch, .value(Int64(hidden))]),
+            ONNXValueInfo(name: "y_t", elementType: elem, shape: [batch, .value(Int64(proj))]),
+        ])
+    }
+
+    /// The module of a graph written by ``graph(for:options:)``: config and name from the metadata,
+    /// tensors from the `rnn.` initializers, checked against the config.
+    static func module(from model: ONNXModel) throws(FormatError) -> LSTMModule {
+        let name = model.metadata(ONNXExportMetadata.module) ?? "rnn"
+        guard let c = ONNXExportMetadata.config(in: model), c.projSize > 0, c.numLayers > 0 else {
+            throw FormatError(.corrupt, "lstmkit scan-projection model without a complete lstmkit.* config in metadata_props", entry: name)
+        }
+        let scans = model.graph.nodes.filter { $0.opType == "Scan" }.count
+        guard scans == c.numLayers * c.numDirections else {
+            throw FormatError(.corrupt, "lstmkit scan-projection model has \(scans) Scan nodes, expected \(c.numLayers * c.numDirections)", entry: name)
+        }
+        let graph = ONNXGraphIndex(model.graph)
+        func tensor(_ n: String, _ shape: [Int]) throws(FormatError) -> Tensor {
+            guard case .tensor(let t, _) = graph.constant("rnn." + n) else {
+                throw FormatError(.corrupt, "lstmkit scan-projection model has no initializer rnn.\(n)", entry: name)
+            }
+            guard t.shape == shape, t.dtype == c.dtype else {
+                throw FormatError(.corrupt, "rnn.\(n) is \(t.dtype.name) \(t.shape), expected \(c.dtype.name) \(shape)", entry: name)
+            }
+            return t
+        }
+        var layers: [[LSTMDirectionWeights]] = []
+        for k in 0..<c.numLayers {
+            var dirs: [LSTMDirectionWeights] = []
+            for j in 0..<c.numDirections {
+                let s = "_l\(k)" + (j == 1 ? "_reverse" : "")
+                var w = LSTMDirectionWeights(weightIH: try tensor("weight_ih" + s, [4 * c.hiddenSize, c.layerInputSize(k)]),
+                                             weightHH: try tensor("weight_hh" + s, [4 * c.hiddenSize, c.projSize]),
+                                             weightHR: try tensor("weight_hr" + s, [c.projSize, c.hiddenSize]))
+                if c.bias {
+                    w.biasIH = try tensor("bias_ih" + s, [4 * c.hiddenSize])
+                    w.biasHH = try tensor("bias_hh" + s, [4 * c.hiddenSize])
+                }
+                dirs.append(w)
+            }
+            layers.append(dirs)
+        }
+        return LSTMModule(name: name, config: c, layers: layers)
+    }
+}

@@ -1,0 +1,115 @@
+/// Which storages a state dict is written with, and how each tensor views its storage.
+///
+/// Tensors that alias one ``TensorStorage`` with one dtype (a tensor and its transpose or a row
+/// of it, as read from a torch file) keep sharing it — one `data/<key>` record, offsets and
+/// strides as they are — when their views overlap, together cover every element of the storage
+/// (so nothing unused is written) and the bytes are little-endian; a lone tensor that covers its
+/// whole storage keeps its strides too. Tensors that merely sit side by side in one buffer (an
+/// npz or safetensors file mapped once) are written separately, as `torch.save` would write
+/// tensors that do not alias. Every other tensor gets its own contiguous storage (zero-copy when
+/// it already is contiguous little-endian). Keys are `"0"`, `"1"`, … in order of
+/// first use, as `torch.save` assigns them.
+struct PyTorchWritePlan {
+    struct Storage {
+        let key: String
+        let bytes: UnsafeRawBufferPointer
+        /// Keeps `bytes` valid.
+        let owner: TensorStorage
+    }
+
+    private(set) var storages: [Storage] = []
+    private(set) var entries: [PyTorchPickler.Entry] = []
+
+    init(_ tensors: [NamedTensor]) throws(FormatError) {
+        var seen: Set<String> = []
+        for t in tensors {
+            guard seen.insert(t.name).inserted else {
+                throw FormatError(.unsupported, "two tensors are named '\(t.name)'; a state dict holds one tensor per name", entry: t.name)
+            }
+        }
+        let shared = PyTorchWritePlan.sharedGroups(tensors)
+        var groupKeys: [GroupID: String] = [:]
+        for t in tensors {
+            let tensor = t.tensor
+            let dtype = tensor.dtype
+            let size = dtype.itemSize
+            let (className, needsV3) = TorchScalarType.storageClassName(for: dtype)
+            let storageClass = needsV3 ? PickleGlobal(module: "torch.storage", name: "UntypedStorage")
+                                       : PickleGlobal(module: "torch", name: className)
+            let v3 = needsV3 ? PickleGlobal(module: "torch", name: dtype.name) : nil
+            let numelUnit = needsV3 ? 1 : size
+
+            let group = GroupID(storage: ObjectIdentifier(tensor.storage), dtype: dtype)
+            if shared.contains(group) {
+                let key: String
+                if let k = groupKeys[group] {
+                    key = k
+                } else {
+                    key = String(storages.count)
+                    groupKeys[group] = key
+                    storages.append(Storage(key: key, bytes: tensor.storage.bytes, owner: tensor.storage))
+                }
+                entries.append(PyTorchPickler.Entry(
+                    name: t.name, storageClass: storageClass, storageKey: key,
+                    storageNumel: tensor.storage.bytes.count / numelUnit, storageOffset: tensor.byteOffset / size,
+                    shape: tensor.shape, strides: tensor.strides, v3DType: v3))
+            } else {
+                let c = tensor.contiguous()
+                guard let raw = c.contiguousBytes else {
+                    throw FormatError(.corrupt, "tensor '\(t.name)' could not be laid out contiguously", entry: t.name)
+                }
+                let key = String(storages.count)
+                storages.append(Storage(key: key, bytes: raw, owner: c.storage))
+                entries.append(PyTorchPickler.Entry(
+                    name: t.name, storageClass: storageClass, storageKey: key,
+                    storageNumel: raw.count / numelUnit, storageOffset: 0,
+                    shape: tensor.shape, strides: Tensor.contiguousStrides(tensor.shape), v3DType: v3))
+            }
+        }
+    }
+
+    private struct GroupID: Hashable {
+        let storage: ObjectIdentifier
+        let dtype: DType
+    }
+
+    /// Groups whose tensors together cover their whole storage with dense views, and alias (or are one tensor).
+    private static func sharedGroups(_ tensors: [NamedTensor]) -> Set<GroupID> {
+        var intervals: [GroupID: [Range<Int>]] = [:]
+        var elements: [GroupID: Int] = [:]
+        var viewed: [GroupID: Int] = [:]
+        var ineligible: Set<GroupID> = []
+        for t in tensors {
+            let tensor = t.tensor
+            let size = tensor.dtype.itemSize
+            let group = GroupID(storage: ObjectIdentifier(tensor.storage), dtype: tensor.dtype)
+            guard tensor.byteOrder == .little || size == 1, tensor.byteOffset % size == 0,
+                  tensor.storage.bytes.count % size == 0 else {
+                ineligible.insert(group)
+                continue
+            }
+            elements[group] = tensor.storage.bytes.count / size
+            let count = tensor.elementCount
+            viewed[group, default: 0] += count
+            guard count > 0 else {
+                intervals[group, default: []].append(0..<0)
+                continue
+            }
+            let start = tensor.byteOffset / size
+            var last = start
+            for (d, s) in zip(tensor.shape, tensor.strides) { last += (d - 1) * s }
+            intervals[group, default: []].append(last - start + 1 == count ? start..<(last + 1) : 0..<0)
+        }
+        var result: Set<GroupID> = []
+        for (group, ranges) in intervals where !ineligible.contains(group) {
+            guard let total = elements[group] else { continue }
+            var covered = 0
+            for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !r.isEmpty {
+                if r.lowerBound > covered { break }
+                covered = max(covered, r.upperBound)
+            }
+            if covered >= total, ranges.count == 1 || viewed[group, default: 0] > total { result.insert(group) }
+        }
+        return result
+    }
+}

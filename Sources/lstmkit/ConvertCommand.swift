@@ -1,0 +1,90 @@
+import ArgumentParser
+import LSTMSchema
+import TensorFormats
+
+/// The dtypes `convert --dtype` casts floating tensors to.
+enum ConvertDType: String, ExpressibleByArgument, CaseIterable {
+    case float32, float16, bfloat16, float64
+    var dtype: DType { DType(rawValue: rawValue) ?? .float32 }
+}
+
+/// `lstmkit convert INPUT OUTPUT [--module NAME] [--dtype D] [--force] [--compress] [--quiet]`:
+/// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
+/// summary on stdout.
+struct ConvertCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert weights between PyTorch, ONNX, npz and safetensors files.",
+        discussion: """
+        The output format comes from OUTPUT's extension: .pt / .pth (PyTorch), .onnx, .npz, \
+        .safetensors; the input's format is recognised by content. Every tensor is carried under its \
+        flattened name unless --module picks one LSTM, which is then written with bare nn.LSTM names \
+        (nn.LSTM.load_state_dict takes it as it is). An .onnx output holds one LSTM module. Metadata \
+        goes to safetensors' __metadata__; a note names what a target cannot hold.
+
+        The output is written atomically: nothing appears unless the whole conversion succeeds, an \
+        existing OUTPUT is kept unless --force is given, and INPUT is never modified.
+
+        Examples:
+          lstmkit convert model.pt model.safetensors
+          lstmkit convert checkpoint.pt encoder.onnx --module encoder.rnn
+          lstmkit convert model.pt model-fp16.safetensors --dtype float16
+          lstmkit convert weights.npz weights.pt --module lstm
+        """
+    )
+
+    @Argument(help: "The file to read (PyTorch, ONNX, npy/npz or safetensors).")
+    var input: String
+
+    @Argument(help: "The file to write; its extension picks the format.")
+    var output: String
+
+    @Option(help: "Convert only this LSTM module (as `lstmkit inspect` names it), with bare nn.LSTM names.")
+    var module: String?
+
+    @Option(help: "Cast floating-point tensors to this dtype (round to nearest even); integers are kept.")
+    var dtype: ConvertDType?
+
+    @Flag(help: "Replace OUTPUT if it exists.")
+    var force = false
+
+    @Flag(help: "Deflate the members of an .npz output.")
+    var compress = false
+
+    @Flag(help: "Print nothing but errors and notes (no summary, no progress bar).")
+    var quiet = false
+
+    func validate() throws {
+        guard OutputFormat(path: output) != nil else {
+            throw ValidationError("cannot tell the output format from the extension of '\(output)' (use \(OutputFormat.extensionList))")
+        }
+    }
+
+    func execute(_ console: Console) throws -> ExitStatus {
+        let request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
+                                        overwrite: force, compress: compress)
+        let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
+        let report: ConversionReport
+        do {
+            report = try Conversion.run(request, progress: progress)
+        } catch {
+            throw CommandFailure(Self.status(error.kind), error.description)
+        }
+        for note in report.notes { console.printError("note: \(note)") }
+        if !quiet {
+            let count = report.tensors.count
+            var line = "wrote \(report.output) (\(report.outputFormat.rawValue), \(count) tensor\(count == 1 ? "" : "s"), \(ByteCount.format(report.bytesWritten)))"
+            if let m = report.module { line += " from LSTM \(SchemaProblem.displayName(m))" }
+            console.print(line)
+        }
+        return .success
+    }
+
+    static func status(_ kind: ConversionError.Kind) -> ExitStatus {
+        switch kind {
+        case .usage: .usage
+        case .unusable: .unusableInput
+        case .schema: .checkFailed
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import LSTMSchema
+import Testing
+import TensorFormats
+@testable import LSTMReference
+
+/// Layout, threading and input-checking contracts of ``LSTMForward``.
+@Suite struct ForwardContractTests {
+    static func load(_ name: String) throws -> (LSTMModule, Golden) {
+        let c = try #require(ReferenceUnitCase.named(name))
+        let tensors = try c.tensors()
+        return (try c.module(tensors), try Golden(tensors: tensors))
+    }
+
+    @Test(arguments: ["l2_bi_threads_n16", "l1_uni_threads_n16", "l3_bi_proj_h0c0", "l2_bi_packed"])
+    func oneThreadAndTwoThreadsAgree(_ name: String) throws {
+        let (m, g) = try Self.load(name)
+        let one = try g.run(module: m, threads: 1), two = try g.run(module: m, threads: 2), many = try g.run(module: m, threads: 5)
+        for (a, b) in [(one, two), (one, many)] {
+            for (x, y) in zip(a.namedTensors, b.namedTensors) {
+                let r = ToleranceComparison(name: x.name, actual: y.tensor, expected: x.tensor, tolerance: Tolerance(rtol: 1e-6, atol: 1e-7))
+                #expect(r.passed, "\(name) \(x.name): \(r.maxAbsError)")
+            }
+        }
+    }
+
+    @Test func batchFirstOnlyTransposesInputAndOutput() throws {
+        let (m, g) = try Self.load("l2_bi_h0c0")
+        let timeMajor = try LSTMForward.run(module: m, input: g.input, h0: g.h0, c0: g.c0)
+        let batchMajor = try LSTMForward.run(module: m, input: try g.input.swappingAxes(0, 1), h0: g.h0, c0: g.c0, batchFirst: true)
+        #expect(batchMajor.output.shape == [4, 9, 32])
+        #expect(try batchMajor.output.swappingAxes(0, 1).floats() == timeMajor.output.floats())
+        #expect(batchMajor.hN.floats() == timeMajor.hN.floats())
+        #expect(batchMajor.cN.floats() == timeMajor.cN.floats())
+    }
+
+    @Test func unbatchedInputMatchesBatchOfOne() throws {
+        let (m, g) = try Self.load("l3_bi_proj_h0c0")
+        let S = g.input.shape[0], I = g.input.shape[2]
+        let x = Array(g.input.floats().enumerated().filter { ($0.offset / I) % 2 == 0 }.map(\.element))
+        let h = g.h0!.floats(), c = g.c0!.floats()
+        let h1 = Array(h.enumerated().filter { ($0.offset / 5) % 2 == 0 }.map(\.element))
+        let c1 = Array(c.enumerated().filter { ($0.offset / 12) % 2 == 0 }.map(\.element))
+        let unbatched = try LSTMForward.run(module: m, input: try Tensor(float32: x, shape: [S, I]),
+                                            h0: try Tensor(float32: h1, shape: [6, 5]), c0: try Tensor(float32: c1, shape: [6, 12]))
+        let batched = try LSTMForward.run(module: m, input: try Tensor(float32: x, shape: [S, 1, I]),
+                                          h0: try Tensor(float32: h1, shape: [6, 1, 5]), c0: try Tensor(float32: c1, shape: [6, 1, 12]))
+        #expect(unbatched.output.shape == [S, 10] && unbatched.hN.shape == [6, 5] && unbatched.cN.shape == [6, 12])
+        #expect(unbatched.output.floats() == batched.output.floats())
+        #expect(unbatched.hN.floats() == batched.hN.floats())
+        // and batch row 0 of the golden agrees with the unbatched run
+        let row0 = Array(g.output.floats().enumerated().filter { ($0.offset / 10) % 2 == 0 }.map(\.element))
+        #expect(ToleranceComparison(name: "output", actual: unbatched.output.floats(), actualShape: [S, 10], expected: row0,
+                                    expectedShape: [S, 10], tolerance: .float32).passed)
+    }
+
+    @Test func float64PrecisionReturnsDoubles() throws {
+        let (m, g) = try Self.load("l1_uni")
+        let out = try g.run(module: m, precision: .float64)
+        #expect(out.output.dtype == .float64 && out.hN.dtype == .float64 && out.cN.dtype == .float64)
+        #expect(try g.run(module: m).output.dtype == .float32)
+    }
+
+    @Test func badShapesThrowNamingTheTensor() throws {
+        let (m, g) = try Self.load("l2_bi_h0c0")
+        func entry(_ body: () throws -> Void) -> String? {
+            do { try body() } catch let error as FormatError { return error.entry } catch { return "not a FormatError" }
+            return "no error"
+        }
+        #expect(entry { _ = try LSTMForward.run(module: m, input: try Tensor(float32: [Float](repeating: 0, count: 12), shape: [2, 2, 3])) } == "input")
+        #expect(entry { _ = try LSTMForward.run(module: m, input: try Tensor(float32: [1, 2], shape: [2])) } == "input")
+        let (p, pg) = try Self.load("l3_bi_proj_h0c0")
+        #expect(entry { _ = try LSTMForward.run(module: p, input: pg.input, h0: pg.c0) } == "h0")
+        #expect(entry { _ = try LSTMForward.run(module: p, input: pg.input, c0: pg.h0) } == "c0")
+        #expect(entry { _ = try LSTMForward.run(module: m, input: g.input, sequenceLengths: [1, 2, 3, 10]) } == "sequence_lens")
+        #expect(entry { _ = try LSTMForward.run(module: m, input: g.input, sequenceLengths: [1, 2]) } == "sequence_lens")
+        var broken = m
+        broken.layers[1][1].weightHH = try Tensor(float32: [Float](repeating: 0, count: 64 * 15), shape: [64, 15])
+        #expect(entry { _ = try LSTMForward.run(module: broken, input: g.input) } == "weight_hh_l1_reverse")
+        var missing = m
+        missing.layers.removeLast()
+        #expect(entry { _ = try LSTMForward.run(module: missing, input: g.input) } == nil)
+        let ints = try Tensor(int64: [Int64](repeating: 0, count: 9 * 4 * 8), shape: [9, 4, 8])
+        #expect(entry { _ = try LSTMForward.run(module: m, input: ints) } == "input")
+    }
+
+    @Test func onnxNodeGoldenNeedsOneLayer() throws {
+        let (m, _) = try Self.load("l2_bi_h0c0")
+        let (_, onnxGolden) = try Self.load("onnx_bi_peephole")
+        #expect(onnxGolden.family == .onnxNode)
+        #expect(throws: FormatError.self) { try onnxGolden.verify(module: m) }
+    }
+
+    @Test func goldenWithoutOutputIsRejected() throws {
+        let input = try Tensor(float32: [0, 0], shape: [1, 1, 2])
+        #expect(throws: FormatError.self) { try Golden(tensors: [NamedTensor(name: "input", tensor: input)]) }
+    }
+
+    @Test func zeroLengthSequenceAndEmptyBatch() throws {
+        let (m, g) = try Self.load("l1_uni")
+        let empty = try LSTMForward.run(module: m, input: try Tensor(float32: [], shape: [0, 3, 5]), h0: try g.h0.map { $0 } ?? nil)
+        #expect(empty.output.shape == [0, 3, 7] && empty.hN.shape == [1, 3, 7])
+        #expect(empty.hN.floats().allSatisfy { $0 == 0 })
+        let noBatch = try LSTMForward.run(module: m, input: try Tensor(float32: [], shape: [4, 0, 5]))
+        #expect(noBatch.output.shape == [4, 0, 7] && noBatch.cN.shape == [1, 0, 7])
+    }
+}

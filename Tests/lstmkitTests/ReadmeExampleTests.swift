@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+import LSTMReference
+import LSTMSchema
+import TensorFormats
+
+/// The README's "Use from Swift" example, run on a bundled fixture, so the README cannot rot.
+@Suite struct ReadmeExampleTests {
+    @Test func useFromSwift() throws {
+        let path = Manifest.location().deletingLastPathComponent().appendingPathComponent("pytorch/crnn_checkpoint.pt").path
+        // --- README example (keep in sync) ---
+        let model = try LSTMSchemaLoader.load(path: path)
+        for problem in model.problems { print(problem.description) }
+        let lstm = try #require(model.modules.last)          // 'model_state_dict.rnn.1.rnn'
+        let c = lstm.config                                  // input 12, hidden 8, bidirectional
+        let x = try Tensor(float32: [Float](repeating: 0.5, count: 5 * 1 * c.inputSize),
+                           shape: [5, 1, c.inputSize])       // (seq, batch, input_size)
+        let y = try LSTMForward.run(module: lstm, input: x)  // nn.LSTM semantics
+        print(y.output.shape, y.hN.shape)                    // [5, 1, 16] [2, 1, 8]
+        // --- end of README example ---
+        #expect(model.problems.isEmpty)
+        #expect(lstm.name == "model_state_dict.rnn.1.rnn")
+        #expect(y.output.shape == [5, 1, 16])
+        #expect(y.hN.shape == [2, 1, 8])
+    }
+}
