@@ -49,6 +49,9 @@ def test_entry_shape(e):
             assert list(l)[: len(CONFIG_KEYS)] == CONFIG_KEYS
     elif e["kind"] == "invalid-schema":
         assert exit_code == 1 and e["expect"]["problems"]
+    elif "convert_exit" in e["expect"]:
+        # Damage only commands that read tensor data can see: metadata commands pass, convert refuses.
+        assert exit_code == 0 and e["expect"]["convert_exit"] == 2 and e["expect"]["convert_error_contains"]
     else:
         assert exit_code == 2 and e["expect"]["error_contains"]
     if "golden" in e:
