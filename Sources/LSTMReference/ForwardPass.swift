@@ -50,27 +50,34 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                           hN: h0 ?? [T](repeating: 0, count: L * D * N * R),
                           cN: c0 ?? [T](repeating: 0, count: L * D * N * H))
         }
-        var hN = [T](repeating: 0, count: L * D * N * R)
-        var cN = [T](repeating: 0, count: L * D * N * H)
+        // Every element of hN, cN, the gate buffer and (without lengths) the layer output is written
+        // before it is read, so they start uninitialized.
+        var hN = Self.scratch(L * D * N * R)
+        var cN = Self.scratch(L * D * N * H)
+        var gates = Self.scratch(D * S * N * 4 * H)
         var current = input
         var width = inputSize
         let lens = lengths.flatMap { $0.allSatisfy { $0 == S } ? nil : $0 }
         for k in 0..<L {
-            var y = [T](repeating: 0, count: S * N * D * R)
+            var y = lens == nil ? Self.scratch(S * N * D * R) : [T](repeating: 0, count: S * N * D * R)
             runLayer(k, input: current, width: width, steps: S, batch: N, h0: h0, c0: c0, lengths: lens,
-                     output: &y, hN: &hN, cN: &cN)
+                     gates: &gates, output: &y, hN: &hN, cN: &cN)
             current = y
             width = D * R
         }
         return Result(output: current, hN: hN, cN: cN)
     }
 
+    /// An array of `count` elements whose values are unspecified: the caller writes each before reading it.
+    static func scratch(_ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     private func runLayer(_ k: Int, input: [T], width: Int, steps S: Int, batch N: Int, h0: [T]?, c0: [T]?,
-                          lengths: [Int]?, output: inout [T], hN: inout [T], cN: inout [T]) {
+                          lengths: [Int]?, gates: inout [T], output: inout [T], hN: inout [T], cN: inout [T]) {
         let H = hidden, R = outputSize, D = directions, G = 4 * H
         let dirs = layers[k]
         let rows = S * N
-        var gates = [T](repeating: 0, count: D * rows * G)
         let big = rows * G * (width + R) >= 1 << 21
 
         gates.withUnsafeMutableBufferPointer { gBuf in
