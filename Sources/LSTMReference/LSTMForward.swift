@@ -82,7 +82,8 @@ public enum LSTMForward {
     }
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
-                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?) throws(FormatError) -> LSTMOutputs {
+                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
+                                   chunkRows: Int = 512) throws(FormatError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
         guard input.dtype.isFloatingPoint else {
@@ -112,7 +113,8 @@ public enum LSTMForward {
                 throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")
             }
         }
-        let pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        pass.chunkRows = chunkRows
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },
