@@ -112,10 +112,11 @@ struct ConversionPlan {
     }
 
     static func refuseONNXOnlyFeatures(_ module: LSTMModule, file: String, target: OutputFormat) throws(ConversionError) {
-        guard let features = module.onnx?.nonPyTorchFeatures, let first = features.first else { return }
-        throw ConversionError(.unusable, "\(file): LSTM \(display(module.name)) uses \(first), which nn.LSTM cannot express, "
-                                + "so it cannot be written as nn.LSTM tensors in \(target.rawValue)"
-                                + (features.count > 1 ? " (also: \(features.dropFirst().joined(separator: ", ")))" : ""))
+        guard let features = module.onnx?.nonPyTorchFeatures, !features.isEmpty else { return }
+        let ext = target == .pytorch ? "pt" : target.rawValue
+        throw ConversionError(.unusable, "\(file): LSTM \(display(module.name)) uses \(features.joined(separator: " and ")), "
+                                + "which nn.LSTM cannot express, so it cannot be written as nn.LSTM tensors to a .\(ext) file "
+                                + "(an .onnx output can hold it)")
     }
 
     static func refuseDuplicateNames(_ tensors: [NamedTensor], file: String) throws(ConversionError) {

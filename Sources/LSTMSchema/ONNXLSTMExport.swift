@@ -17,17 +17,19 @@ public struct ONNXExportOptions: Sendable {
     /// `x` and `output` are (batch, seq, feature), as with `batch_first=True`; h / c never change.
     public var batchFirst = false
     public var initialState = InitialState.none
-    /// Default-domain opset, 13 ... 28 (Squeeze / Split take their axes as inputs from 13 on).
-    public var opset = 17
-    /// IR version; nil → the one released with `opset` (opset 17 → IR 8).
+    /// Default-domain opset, 13 ... 28 (Squeeze / Split take their axes as inputs from 13 on);
+    /// nil → 17, or 22 for a bfloat16 LSTM node (LSTM takes bfloat16 from opset 22).
+    public var opset: Int?
+    /// IR version; nil → the one released with the opset (opset 17 → IR 8).
     public var irVersion: Int?
-    /// Element type of weights and graph I/O; nil → the module's dtype. onnxruntime's CPU LSTM runs
-    /// float32 (and float16 through casts), not float64.
+    /// Element type of weights and graph I/O; nil → the module's dtype. Every float type gives a model
+    /// the checker accepts; onnxruntime's CPU kernels run float32 and float16, not a float64 LSTM node
+    /// (the Scan lowering runs float64) and nothing in bfloat16.
     public var dtype: DType?
     public var producerName = "lstmkit"
     public var producerVersion = "0.1.0"
 
-    public init(batchFirst: Bool = false, initialState: InitialState = .none, opset: Int = 17,
+    public init(batchFirst: Bool = false, initialState: InitialState = .none, opset: Int? = nil,
                 irVersion: Int? = nil, dtype: DType? = nil) {
         self.batchFirst = batchFirst
         self.initialState = initialState
@@ -39,8 +41,7 @@ public struct ONNXExportOptions: Sendable {
     static let opsets = 13...28
 
     /// IR version of the ONNX release that introduced each opset (onnx `helper.VERSION_TABLE`).
-    var resolvedIRVersion: Int {
-        if let irVersion { return irVersion }
+    static func irVersion(forOpset opset: Int) -> Int {
         switch opset {
         case ...14: return 7
         case 15...18: return 8
@@ -73,21 +74,26 @@ public struct ONNXExportOptions: Sendable {
 /// reading the model back gives the same module name and config.
 public enum ONNXLSTMExport {
     public static func model(for module: LSTMModule, options: ONNXExportOptions = .init()) throws(FormatError) -> ONNXModel {
-        guard ONNXExportOptions.opsets.contains(options.opset) else {
-            throw FormatError(.unsupported, "ONNX opset \(options.opset) is not supported for export (use \(ONNXExportOptions.opsets.lowerBound)...\(ONNXExportOptions.opsets.upperBound))")
-        }
         let m = try checked(module, dtype: options.dtype)
+        let lstmNodes = m.config.projSize == 0
+        let opset = options.opset ?? (lstmNodes && m.config.dtype == .bfloat16 ? 22 : 17)
+        guard ONNXExportOptions.opsets.contains(opset) else {
+            throw FormatError(.unsupported, "ONNX opset \(opset) is not supported for export (use \(ONNXExportOptions.opsets.lowerBound)...\(ONNXExportOptions.opsets.upperBound))", entry: module.name)
+        }
+        if lstmNodes, m.config.dtype == .bfloat16, opset < 22 {
+            throw FormatError(.unsupported, "a bfloat16 LSTM node needs opset 22 or later (asked for \(opset)); write float32 instead, or opset 22", entry: module.name)
+        }
         let graph: ONNXGraph
         let lowering: String
-        if m.config.projSize > 0 {
+        if !lstmNodes {
             graph = try ONNXProjectedLSTM.graph(for: m, options: options)
             lowering = ONNXExportMetadata.scanLowering
         } else {
             graph = try nodeGraph(for: m, options: options)
             lowering = ONNXExportMetadata.nodeLowering
         }
-        return ONNXModel(irVersion: Int64(options.resolvedIRVersion),
-                         opsetImports: [ONNXOpsetImport(domain: "", version: Int64(options.opset))],
+        return ONNXModel(irVersion: Int64(options.irVersion ?? ONNXExportOptions.irVersion(forOpset: opset)),
+                         opsetImports: [ONNXOpsetImport(domain: "", version: Int64(opset))],
                          producerName: options.producerName, producerVersion: options.producerVersion,
                          graph: graph,
                          metadataProps: ONNXExportMetadata.entries(for: m, lowering: lowering, batchFirst: options.batchFirst))

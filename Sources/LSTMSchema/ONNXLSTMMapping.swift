@@ -46,8 +46,9 @@ public enum ONNXLSTMMapping {
     /// A module and the initializers it was read from.
     public struct Mapped: Sendable {
         public var module: LSTMModule
-        /// Initializers holding the module's weights, in graph order; for graphs written by
-        /// ``ONNXLSTMExport``, every initializer (the whole graph is the module).
+        /// Initializers that belong to the module, in file order: its weights, and the exporter's
+        /// plumbing used only by its nodes (zero initial states, Reshape shapes, Slice bounds); for
+        /// graphs written by ``ONNXLSTMExport``, every initializer (the whole graph is the module).
         public var initializers: [String]
     }
 
@@ -75,8 +76,8 @@ public enum ONNXLSTMMapping {
             successorCount[i, default: 0] += 1
         }
         var next: [Int: Int] = [:]
-        for (j, i) in predecessors where successorCount[i] == 1 {
-            guard let p = parsed[i], let n = parsed[j] else { continue }
+        for j in order {
+            guard let i = predecessors[j], successorCount[i] == 1, let p = parsed[i], let n = parsed[j] else { continue }
             let connects = n.inputSize == p.numDirections * p.hiddenSize
             if p.joins(n) {
                 guard connects else {
@@ -92,8 +93,9 @@ public enum ONNXLSTMMapping {
             var chain = [start]
             while let n = next[chain[chain.count - 1]] { chain.append(n) }
             let nodes = chain.compactMap { parsed[$0] }
-            var seen: Set<String> = []
-            modules.append(Mapped(module: try module(nodes), initializers: nodes.flatMap(\.initializers).filter { seen.insert($0).inserted }))
+            let consumed = Set(nodes.flatMap(\.initializers)).union(graph.plumbingInitializers(chain: chain))
+            modules.append(Mapped(module: try module(nodes),
+                                  initializers: model.graph.initializers.map(\.name).filter { consumed.contains($0) }))
         }
         if modules.count == 1, ours, let name = model.metadata(ONNXExportMetadata.module) {
             modules[0].module.name = name
@@ -281,8 +283,8 @@ struct ONNXGraphIndex {
     }
 
     let graph: ONNXGraph
-    private var producer: [String: Int] = [:]
-    private var initializers: [String: ONNXTensor] = [:]
+    private(set) var producer: [String: Int] = [:]
+    private(set) var initializers: [String: ONNXTensor] = [:]
     private var inputs: Set<String> = []
 
     init(_ graph: ONNXGraph) {
@@ -340,16 +342,15 @@ struct ONNXGraphIndex {
         return .notConstant("a Constant node without a dense value")
     }
 
-    private func producerNode(of name: String) -> ONNXNode? {
-        producer[name].map { graph.nodes[$0] }
-    }
-
-    /// Skips `Identity` and `Dropout` (eval: output 0 is the input) going backwards from `name`.
-    private func skippingPassThrough(_ name: String) -> String {
+    /// Skips `Identity` and `Dropout` (eval: output 0 is the input) going backwards from `name`,
+    /// appending the skipped nodes to `nodes`.
+    private func skippingPassThrough(_ name: String, _ nodes: inout [Int]) -> String {
         var name = name
         for _ in 0..<64 {
-            guard let n = producerNode(of: name), n.opType == "Identity" || n.opType == "Dropout",
-                  n.outputs.first == name, let src = n.input(0) else { return name }
+            guard let i = producer[name] else { return name }
+            let n = graph.nodes[i]
+            guard n.opType == "Identity" || n.opType == "Dropout", n.outputs.first == name, let src = n.input(0) else { return name }
+            nodes.append(i)
             name = src
         }
         return name
@@ -357,8 +358,16 @@ struct ONNXGraphIndex {
 
     /// The index of the LSTM node whose Y reaches `name` through exporter glue, if any.
     func lstmFeeding(_ name: String) -> Int? {
-        let x = skippingPassThrough(name)
-        guard let glue = producerNode(of: x) else { return nil }
+        glue(reaching: name)?.lstm
+    }
+
+    /// The LSTM node whose Y reaches `name` through exporter glue, and the glue's nodes.
+    func glue(reaching name: String) -> (lstm: Int, nodes: [Int])? {
+        var nodes: [Int] = []
+        let x = skippingPassThrough(name, &nodes)
+        guard let g = producer[x] else { return nil }
+        let glue = graph.nodes[g]
+        nodes.append(g)
         var y: String?
         switch glue.opType {
         case "Squeeze":
@@ -369,18 +378,19 @@ struct ONNXGraphIndex {
             y = glue.input(0)
         case "Reshape":
             if let src = glue.input(1), case .tensor(let t, _) = constant(src) {
-                let shape = t.int64s()
-                guard shape.count == 3 else { return nil }
+                guard t.int64s().count == 3 else { return nil }
             }
-            guard let t = glue.input(0).map(skippingPassThrough), let transpose = producerNode(of: t),
-                  transpose.opType == "Transpose", transpose.attribute("perm")?.ints == [0, 2, 1, 3] else { return nil }
+            guard let t = glue.input(0).map({ skippingPassThrough($0, &nodes) }), let ti = producer[t] else { return nil }
+            let transpose = graph.nodes[ti]
+            guard transpose.opType == "Transpose", transpose.attribute("perm")?.ints == [0, 2, 1, 3] else { return nil }
+            nodes.append(ti)
             y = transpose.input(0)
         default:
             return nil
         }
-        guard let y = y.map(skippingPassThrough), let i = producer[y] else { return nil }
+        guard let y = y.map({ skippingPassThrough($0, &nodes) }), let i = producer[y] else { return nil }
         let lstm = graph.nodes[i]
         guard lstm.opType == "LSTM", lstm.outputs.first == y else { return nil }
-        return i
+        return (i, nodes)
     }
 }

@@ -24,12 +24,28 @@ public struct Limits: Sendable {
     /// Pickle walk (flattening a checkpoint into named tensors): values visited, so that a
     /// memo-shared DAG cannot make the walk exponential.
     public var pickleWalkNodes = 10_000_000
+    /// Checkpoint metadata (keys and values of non-tensor leaves) kept per file, in bytes; the rest
+    /// is dropped with a note.
+    public var metadataBytes = 16 << 20
     /// Largest protobuf message (ONNX model without external data).
     public var protobufBytes = 2 << 30
     /// Deepest protobuf message nesting (an ONNX graph attribute inside a node inside a graph is 3 levels).
     public var protobufDepth = 64
     /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
     public var onnxDecodedBytes = 3 << 30
+
+    /// Not a cap: whether the CRC-32 of STORED PyTorch storage records is checked when a checkpoint is
+    /// opened. Checking reads every tensor byte (torch itself never checks). Commands that only need
+    /// metadata (`inspect`, `validate`) turn it off; everything that reads tensor data keeps it on.
+    /// npz members and PyTorch metadata records are always checked.
+    public var verifyTensorChecksums = true
+
+    /// These limits with tensor checksums off: for reading metadata only.
+    public var metadataOnly: Limits {
+        var copy = self
+        copy.verifyTensorChecksums = false
+        return copy
+    }
 
     public init() {}
 

@@ -132,13 +132,14 @@ struct ONNXWireScan {
         try scan(.model, bytes.startIndex, bytes.endIndex, depth: 1, topGraph: false, topInitializer: false)
     }
 
+    /// " in ModelProto.graph.node[3]..." for nested messages, "" at the top level.
     private var where_: String {
-        path.isEmpty ? "ModelProto" : "ModelProto." + path.map { step in step.index.map { "\(step.field)[\($0)]" } ?? step.field }.joined(separator: ".")
+        path.isEmpty ? "" : " in ModelProto." + path.map { step in step.index.map { "\(step.field)[\($0)]" } ?? step.field }.joined(separator: ".")
     }
 
     private mutating func charge(_ n: Int, at offset: Int) throws(FormatError) {
         guard let total = Checked.add(decodedBytes, n), total <= limits.onnxDecodedBytes else {
-            throw FormatError(.limitExceeded, "decoding the protobuf would take more than \(limits.onnxDecodedBytes) bytes of memory (\(where_))", offset: offset)
+            throw FormatError(.limitExceeded, "decoding the protobuf would take more than \(limits.onnxDecodedBytes) bytes of memory\(where_)", offset: offset)
         }
         decodedBytes = total
     }
@@ -149,12 +150,12 @@ struct ONNXWireScan {
         var shift: UInt64 = 0
         while true {
             guard p < end else {
-                throw FormatError(.truncated, "protobuf ends inside a varint (\(what()) in \(where_))", offset: start)
+                throw FormatError(.truncated, "truncated protobuf: the data ends inside a varint (\(what()))\(where_)", offset: start)
             }
             let b = bytes[p]
             p += 1
             guard shift < 64 else {
-                throw FormatError(.corrupt, "varint longer than 10 bytes (\(what()) in \(where_))", offset: start)
+                throw FormatError(.corrupt, "invalid protobuf: varint longer than 10 bytes (\(what()))\(where_)", offset: start)
             }
             v |= UInt64(b & 0x7F) << shift
             if b & 0x80 == 0 { return v }
@@ -165,7 +166,7 @@ struct ONNXWireScan {
     private mutating func scan(_ message: Message, _ start: Int, _ end: Int, depth: Int,
                                topGraph: Bool, topInitializer: Bool) throws(FormatError) {
         guard depth <= limits.protobufDepth else {
-            throw FormatError(.limitExceeded, "protobuf messages nested deeper than \(limits.protobufDepth) levels (\(where_))", offset: start)
+            throw FormatError(.limitExceeded, "protobuf messages nested deeper than \(limits.protobufDepth) levels\(where_)", offset: start)
         }
         let fields = Self.schema[message.rawValue]
         var counts: [Int: Int] = [:]
@@ -176,7 +177,7 @@ struct ONNXWireScan {
             let number = key >> 3
             let wire = Int(key & 7)
             guard number > 0, number < (1 << 29) else {
-                throw FormatError(.corrupt, "invalid protobuf field number \(number) in \(message.protoName) (\(where_))", offset: keyOffset)
+                throw FormatError(.corrupt, "invalid protobuf field number \(number) in \(message.protoName)\(where_)", offset: keyOffset)
             }
             let field = fields[Int(number)]
             let label = field.map { "field \(number) (\($0.name))" } ?? "field \(number)"
@@ -187,20 +188,20 @@ struct ONNXWireScan {
             case 1, 5:
                 let n = wire == 1 ? 8 : 4
                 guard end - p >= n else {
-                    throw FormatError(.truncated, "protobuf ends inside \(message.protoName) \(label) (\(where_))", offset: keyOffset)
+                    throw FormatError(.truncated, "truncated protobuf: the data ends inside \(message.protoName) \(label)\(where_)", offset: keyOffset)
                 }
                 p += n
             case 2:
                 let len = try varint(&p, end, what: "the length of \(label)")
                 guard len <= UInt64(end - p) else {
-                    throw FormatError(.truncated, "\(message.protoName) \(label) declares \(len) bytes but only \(end - p) remain (\(where_))", offset: keyOffset)
+                    throw FormatError(.truncated, "truncated protobuf: \(message.protoName) \(label) declares \(len) bytes but only \(end - p) remain\(where_)", offset: keyOffset)
                 }
                 payload = p..<(p + Int(len))
                 p = payload.upperBound
             case 3, 4:
-                throw FormatError(.unsupported, "protobuf groups (wire type \(wire)) are not used by ONNX (\(message.protoName) \(label), \(where_))", offset: keyOffset)
+                throw FormatError(.unsupported, "protobuf groups (wire type \(wire)) are not used by ONNX (\(message.protoName) \(label))\(where_)", offset: keyOffset)
             default:
-                throw FormatError(.corrupt, "invalid protobuf wire type \(wire) (\(message.protoName) \(label), \(where_))", offset: keyOffset)
+                throw FormatError(.corrupt, "invalid protobuf wire type \(wire) (\(message.protoName) \(label))\(where_)", offset: keyOffset)
             }
 
             guard let field else {
@@ -217,7 +218,7 @@ struct ONNXWireScan {
             }
             let packed = field.repeated && wire == 2 && expected != 2
             guard wire == expected || packed else {
-                throw FormatError(.corrupt, "\(message.protoName) \(label) has wire type \(wire), expected \(expected) (\(where_))", offset: keyOffset)
+                throw FormatError(.corrupt, "invalid protobuf: \(message.protoName) \(label) has wire type \(wire), expected \(expected)\(where_)", offset: keyOffset)
             }
             if field.repeated { try charge(16, at: keyOffset) }
             switch field.kind {
@@ -231,17 +232,17 @@ struct ONNXWireScan {
                 case .fixed32, .fixed64:
                     let size = field.kind.isFixed64 ? 8 : 4
                     guard payload.count % size == 0 else {
-                        throw FormatError(.corrupt, "packed \(message.protoName) \(label) holds \(payload.count) bytes, not a multiple of \(size) (\(where_))", offset: keyOffset)
+                        throw FormatError(.corrupt, "invalid protobuf: packed \(message.protoName) \(label) holds \(payload.count) bytes, not a multiple of \(size)\(where_)", offset: keyOffset)
                     }
                     elements = payload.count / size
                 default:
                     for i in payload where bytes[i] & 0x80 == 0 { elements += 1 }
                     guard payload.isEmpty || bytes[payload.upperBound - 1] & 0x80 == 0 else {
-                        throw FormatError(.truncated, "packed \(message.protoName) \(label) ends inside a varint (\(where_))", offset: keyOffset)
+                        throw FormatError(.truncated, "truncated protobuf: packed \(message.protoName) \(label) ends inside a varint\(where_)", offset: keyOffset)
                     }
                 }
                 guard let cost = Checked.mul(elements, 8) else {
-                    throw FormatError(.limitExceeded, "packed \(label) is too large (\(where_))", offset: keyOffset)
+                    throw FormatError(.limitExceeded, "protobuf packed \(label) is too large\(where_)", offset: keyOffset)
                 }
                 try charge(cost, at: keyOffset)
             case .message(let child):

@@ -34,6 +34,10 @@ public final class OutputFile {
             throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))", file: path)
         }
         self.fd = fd
+        // mkstemp creates 0600; give the output the mode a plain create would (0666 & ~umask).
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         OutputFile.register(temporaryPath)
         buffer.reserveCapacity(bufferLimit)

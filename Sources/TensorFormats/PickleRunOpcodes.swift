@@ -141,8 +141,8 @@ extension PickleRun {
         // Lists
         case .emptyList: try push(.list(newList()))
         case .list: try push(.list(newList(try popMark())))
-        case .append: try appendItems([try pop()])
-        case .appends: try appendItems(try popMark())
+        case .append: try appendItems([try pop()], opcode: "APPEND")
+        case .appends: try appendItems(try popMark(), opcode: "APPENDS")
 
         // Dicts
         case .emptyDict: try push(.dict(newDict()))
@@ -154,8 +154,8 @@ extension PickleRun {
         case .setItem:
             let value = try pop()
             let key = try pop()
-            try setItemsOnTop([key, value])
-        case .setItems: try setItemsOnTop(try popMark())
+            try setItemsOnTop([key, value], opcode: "SETITEM")
+        case .setItems: try setItemsOnTop(try popMark(), opcode: "SETITEMS")
 
         // Sets
         case .emptySet: try push(.set(newSet(frozen: false)))
@@ -252,15 +252,15 @@ extension PickleRun {
         }
     }
 
-    private mutating func appendItems(_ items: [PickleValue]) throws(FormatError) {
+    private mutating func appendItems(_ items: [PickleValue], opcode: String) throws(FormatError) {
         switch try top() {
         case .list(let l): l.items.append(contentsOf: items)
         case .object(let o): o.appended.append(contentsOf: items)
-        case let other: throw error(.corrupt, "APPEND to \(other.pythonTypeName), which is not a list")
+        case let other: throw error(.corrupt, "\(opcode) to \(other.pythonTypeName), which is not a list")
         }
     }
 
-    private mutating func setItemsOnTop(_ items: [PickleValue]) throws(FormatError) {
+    private mutating func setItemsOnTop(_ items: [PickleValue], opcode: String) throws(FormatError) {
         switch try top() {
         case .dict(let d):
             try setItems(d, items)
@@ -269,7 +269,7 @@ extension PickleRun {
             o.items = d
             try setItems(d, items)
         case let other:
-            throw error(.corrupt, "SETITEM on \(other.pythonTypeName), which is not a dict")
+            throw error(.corrupt, "\(opcode) on \(other.pythonTypeName), which is not a dict")
         }
     }
 

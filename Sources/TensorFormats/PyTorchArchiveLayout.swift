@@ -57,8 +57,16 @@ struct PyTorchArchiveLayout {
         guard e.uncompressedSize <= 64 else {
             throw FormatError(.corrupt, "record of \(e.uncompressedSize) bytes is too long for its purpose", file: archive.path, entry: e.name, offset: e.dataOffset)
         }
-        let data = try archive.data(of: e)
+        let data = try PyTorchArchiveLayout.bytes(of: e, in: archive)
         let text = String(decoding: data.bytes, as: UTF8.self)
         return text.filter { !$0.isWhitespace }
+    }
+
+    /// A record's bytes, CRC-checked unless its CRC is 0 (what torch writes with CRCs disabled,
+    /// `torch.serialization.set_crc32_options(False)`; torch itself never checks them) or it is a
+    /// STORED tensor record read with `Limits.verifyTensorChecksums` off (metadata-only commands).
+    static func bytes(of entry: ZipEntry, in archive: ZipArchive, isTensorData: Bool = false) throws(FormatError) -> TensorStorage {
+        let skip = isTensorData && entry.method == .stored && !archive.limits.verifyTensorChecksums
+        return try archive.data(of: entry, verifyCRC: entry.crc32 != 0 && !skip)
     }
 }

@@ -27,6 +27,8 @@ struct PyTorchFlattener {
     private var visited = 0
     private var onPath: Set<ObjectIdentifier> = []
     private var names: Set<String> = []
+    private var metadataBytes = 0
+    private var metadataDropped = 0
 
     init(mode: Mode, limits: Limits) {
         self.mode = mode
@@ -179,7 +181,17 @@ struct PyTorchFlattener {
     }
 
     private mutating func record(_ path: String, _ value: PickleValue) {
-        metadata.append((path.isEmpty ? "value" : path, value.rendered()))
+        let key = path.isEmpty ? "value" : path
+        guard metadataBytes < limits.metadataBytes else {
+            metadataDropped += 1
+            if metadataDropped == 1 {
+                notes.append("metadata past \(limits.metadataBytes) bytes was not kept")
+            }
+            return
+        }
+        let text = value.rendered()
+        metadataBytes += key.utf8.count + text.utf8.count
+        metadata.append((key, text))
     }
 }
 

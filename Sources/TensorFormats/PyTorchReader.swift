@@ -9,9 +9,9 @@
 /// pickles by their `state_dict()` names); non-tensor leaves become string metadata.
 ///
 /// Checked: the `byteorder` record (`big` → tensors with big-endian ``Tensor/byteOrder``),
-/// `version` ≤ 10, each storage record's size = numel × itemSize, each tensor inside its storage.
-/// CRCs are checked for the pickles and for compressed records (torch never checks them; stored
-/// storages are not read until used).
+/// `version` ≤ 10, each storage record's size = numel × itemSize and CRC-32 (torch checks
+/// neither CRC; a CRC of 0, which torch writes when CRCs are disabled, is not checked), each
+/// tensor inside its storage.
 public enum PyTorchReader {
     /// The newest archive format version torch reads (`kMaxSupportedFileFormatVersion`).
     public static let maxFormatVersion = 10
@@ -107,7 +107,7 @@ public enum PyTorchReader {
                                  layout: PyTorchArchiveLayout) throws(FormatError) -> (value: PickleValue, table: PyTorchStorageTable) {
         let table = PyTorchStorageTable()
         machine.setPersistentLoad { pid throws(FormatError) in try table.loadZipPersistentId(pid) }
-        let data = try archive.data(of: entry)
+        let data = try PyTorchArchiveLayout.bytes(of: entry, in: archive)
         defer { withExtendedLifetime(data) {} }
         let base = entry.method == .stored ? entry.dataOffset : 0
         let value = try machine.load(data.bytes, entry: entry.name, baseOffset: base).value
@@ -158,7 +158,7 @@ public enum PyTorchReader {
             throw FormatError(.corrupt, "the storage record holds \(entry.uncompressedSize) bytes, but the pickle declares \(s.numel) elements of \(s.type.name) (\(need) bytes)",
                               entry: entry.name, offset: entry.dataOffset)
         }
-        let bytes = try archive.data(of: entry, verifyCRC: entry.method != .stored)
+        let bytes = try PyTorchArchiveLayout.bytes(of: entry, in: archive, isTensorData: true)
         return (bytes, entry.name)
     }
 }

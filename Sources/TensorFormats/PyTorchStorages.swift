@@ -83,9 +83,11 @@ struct PyTorchTensorBuilder {
             return .tensor(try Tensor(dtype: dtype, shape: t.shape, strides: t.strides, byteOrder: byteOrder,
                                       storage: whole, byteOffset: byteOffset))
         } catch {
-            throw FormatError(error.reason == .limitExceeded ? .limitExceeded : .corrupt,
-                              "tensor '\(name)' (shape \(t.shape), strides \(t.strides), offset \(t.storageOffset) elements of \(dtype.name)) reaches past the end of its \(whole.bytes.count)-byte storage",
-                              entry: record)
+            let view = "tensor '\(name)' (shape \(t.shape), strides \(t.strides), offset \(t.storageOffset) elements of \(dtype.name))"
+            if error.reason == .limitExceeded {
+                throw FormatError(.limitExceeded, "\(view): \(error.message)", entry: record)
+            }
+            throw FormatError(.corrupt, "\(view) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
         }
     }
 }

@@ -47,7 +47,7 @@ public enum SafetensorsReader {
     private static func parse(_ file: MappedFile, limits: Limits) throws(FormatError) -> TensorFile {
         let bytes = file.bytes
         guard bytes.count >= 8 else {
-            throw FormatError(.truncated, "file is \(bytes.count) bytes, too short for the 8-byte header length", offset: 0)
+            throw FormatError(.truncated, "truncated: the file is \(bytes.count) bytes, shorter than the 8-byte header length", offset: 0)
         }
         var n64: UInt64 = 0
         for i in 0..<8 { n64 |= UInt64(bytes[i]) << (8 * UInt64(i)) }
@@ -57,7 +57,7 @@ public enum SafetensorsReader {
         let n = Int(n64)
         let dataStart = 8 + n
         guard dataStart <= bytes.count else {
-            throw FormatError(.truncated, "header length \(n) bytes reaches past the end of the \(bytes.count)-byte file", offset: 0)
+            throw FormatError(.truncated, "truncated: header length \(n) bytes reaches past the end of the \(bytes.count)-byte file", offset: 0)
         }
 
         var json = JSONReader(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]), baseOffset: 8, maxDepth: limits.jsonDepth)
@@ -115,7 +115,7 @@ public enum SafetensorsReader {
         }
         guard let dataEnd = Checked.add(dataStart, expected), dataEnd <= bytes.count else {
             let end = Checked.add(dataStart, expected).map(String.init) ?? "\(dataStart) + \(expected)"
-            throw FormatError(.truncated, "tensor data ends at byte \(end), past the end of the \(bytes.count)-byte file",
+            throw FormatError(.truncated, "truncated: tensor data ends at byte \(end), past the end of the \(bytes.count)-byte file",
                               entry: entries.last?.name, offset: Checked.add(dataStart, entries.last?.begin ?? 0))
         }
         guard dataEnd == bytes.count else {

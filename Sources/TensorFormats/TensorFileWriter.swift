@@ -132,7 +132,7 @@ public enum TensorFileWriter {
     }
 
     static func droppedMetadataNote(_ metadata: [(key: String, value: String)], target: String) -> String {
-        let keys = metadata.prefix(8).map(\.key).joined(separator: ", ") + (metadata.count > 8 ? ", ..." : "")
+        let keys = metadata.prefix(3).map(\.key).joined(separator: ", ") + (metadata.count > 3 ? ", ..." : "")
         return "\(metadata.count) metadata entr\(metadata.count == 1 ? "y" : "ies") (\(keys)) not written: \(target) holds tensors only"
     }
 }

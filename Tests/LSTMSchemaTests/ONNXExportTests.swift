@@ -77,7 +77,7 @@ enum RandomModule {
                         ONNXExportOptions(initialState: .optional, opset: 13)] {
             let modules = try readBack(try ONNXLSTMExport.model(for: m, options: options))
             #expect(modules.count == 1)
-            if let back = modules.first { expectSame(m, back, "\(config) opset \(options.opset)") }
+            if let back = modules.first { expectSame(m, back, "\(config) opset \(String(describing: options.opset))") }
         }
     }
 
@@ -139,6 +139,22 @@ enum RandomModule {
             #expect(back.layers.flatMap { $0.compactMap(\.peephole) }.map { $0.floats() }
                     == original.layers.flatMap { $0.compactMap(\.peephole) }.map { $0.floats() })
         }
+    }
+
+    @Test func opsetAndIRFollowTheDtype() throws {
+        let c = LSTMConfig(inputSize: 3, hiddenSize: 4, bidirectional: true)
+        let f32 = try ONNXLSTMExport.model(for: try RandomModule.make(c))
+        #expect(f32.opsetVersion() == 17 && f32.irVersion == 8)
+        var bf = c
+        bf.dtype = .bfloat16
+        let bf16 = try ONNXLSTMExport.model(for: try RandomModule.make(bf))
+        #expect(bf16.opsetVersion() == 22 && bf16.irVersion == 10)
+        #expect(bf16.graph.initializer(named: "rnn.l0.W")?.tensor?.dtype == .bfloat16)
+        #expect(throws: FormatError.self) { try ONNXLSTMExport.model(for: try RandomModule.make(bf), options: ONNXExportOptions(opset: 17)) }
+        let cast = try ONNXLSTMExport.model(for: try RandomModule.make(bf), options: ONNXExportOptions(dtype: .float32))
+        #expect(cast.opsetVersion() == 17 && cast.graph.inputs[0].elementType == .float)
+        let v20 = try ONNXLSTMExport.model(for: try RandomModule.make(c), options: ONNXExportOptions(opset: 20))
+        #expect(v20.irVersion == 9)
     }
 
     @Test func badModulesAndOptionsAreRefused() throws {

@@ -71,6 +71,24 @@ enum ONNXFixtures {
         #expect(try ONNXLSTMMapping.modules(path: ONNXFixtures.path("hb_constant_weights.onnx")).map(\.name) == ["stack/LSTM"])
     }
 
+    @Test func moduleInitializersIncludeExporterPlumbingOnly() throws {
+        // Dynamo exports keep zero states, Reshape shapes and Slice bounds as initializers: all belong
+        // to the one LSTM, so a conversion to .pt leaves nothing else behind.
+        for name in ["dyn_l2_bi", "dyn_l3_bi_bf_state", "dyn_l2_uni"] {
+            let model = try ONNXModelFile.read(path: ONNXFixtures.path(name + ".onnx"))
+            let mapped = try ONNXLSTMMapping.mapped(in: model)
+            #expect(mapped.count == 1)
+            #expect(mapped.first?.initializers == model.graph.initializers.map(\.name), "\(name)")
+        }
+        // In a whole model the other layers' weights stay outside the modules.
+        let model = try ONNXModelFile.read(path: ONNXFixtures.path("ts_two_lstms.onnx"))
+        let mapped = try ONNXLSTMMapping.mapped(in: model)
+        let consumed = Set(mapped.flatMap(\.initializers))
+        let others = model.graph.initializers.map(\.name).filter { !consumed.contains($0) }
+        #expect(Set(others) == ["proj.bias", "head.bias", "onnx::MatMul_435", "onnx::MatMul_552"])
+        #expect(mapped.map { $0.initializers.count } == [6, 3])
+    }
+
     @Test func reverseOnlyFromFloatData() throws {
         let e = try #require(try ONNXFixtures.json("hb_reverse_float_data")["modules"] as? [[String: Any]])[0]
         let m = try #require(try ONNXLSTMMapping.modules(path: ONNXFixtures.path("hb_reverse_float_data.onnx")).first)

@@ -277,7 +277,7 @@ func rawBytes(_ t: Tensor) -> [UInt8] {
 
     @Test func shapeClaimingMoreDataThanExistsIsTruncated() {
         let bytes = npyBytes(npyHeader("<f4", "(2, 3)"), data: [UInt8](repeating: 0, count: 20))
-        expectFailure(bytes, .truncated, "array data of shape (2, 3) '<f4' needs 24 bytes from byte 128, but only 20 follow", offset: 148)
+        expectFailure(bytes, .truncated, "truncated array data: shape (2, 3) '<f4' needs 24 bytes from byte 128, but only 20 follow", offset: 148)
     }
 
     @Test func badLiteralsAreRefusedWithTheirOffset() {

@@ -125,7 +125,7 @@ import Testing
         let e = try #require(formatError { _ = try NpzTests.npz(bytes) })
         #expect(e.reason == .truncated && e.entry == "short.npy" && e.file.hasSuffix("t.npz"))
         #expect(e.offset == dataOffset + 148)
-        #expect(e.description.contains("t.npz: 'short.npy' at byte \(dataOffset + 148): array data of shape (2, 3) '<f4' needs 24 bytes"))
+        #expect(e.description.contains("t.npz: 'short.npy' at byte \(dataOffset + 148): truncated array data: shape (2, 3) '<f4' needs 24 bytes"))
 
         let objects = try Scratch.zip(alignment: 64) { w in
             try w.add(name: "o.npy", data: npyBytes(npyHeader("|O", "(1,)"), data: [0x80, 0x02, 0x2E]), method: .deflated)

@@ -19,7 +19,19 @@ import Testing
         #expect(call.typeName == "os.system")
         #expect(call.args.first?.stringValue == "touch \(path)")
         #expect(items[0].objectValue?.typeName == "posix.system")
+        // Both calls are noted (for readers to refuse the file), at their REDUCE opcodes.
+        let attempts = r.machine.codeExecutionAttempts
+        #expect(attempts.map(\.callable.description) == ["posix.system", "os.system"])
+        let reduceOffset = (P.proto(2) + P.global("posix", "system") + P.unicode("touch \(path)") + P.tuple1).count
+        #expect(attempts.first?.offset == reduceOffset && attempts.first?.entry == "test.pkl")
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func harmlessCallsAreNotNotedAsCodeExecution() throws {
+        let bytes = P.proto(2) + P.global("argparse", "Namespace") + P.emptyTuple + P.newObj
+            + P.global("collections", "OrderedDict") + P.emptyTuple + P.reduce + P.global("os", "system") + P.tuple3 + P.stop
+        let r = try Unpickled(bytes)
+        #expect(r.machine.codeExecutionAttempts.isEmpty)   // referencing os.system without calling it runs nothing
     }
 
     @Test func otherExecutionGadgetsStayInert() throws {

@@ -5,7 +5,7 @@ import Testing
 /// The reader against small files written by real torch 2.15 (`Fixtures/pytorch-unit/`); each
 /// expected tensor (name, dtype, shape, values) is what torch itself loads from the same file.
 @Suite struct PyTorchReaderTests {
-    @Test(arguments: ["views", "protocol4", "big_endian", "legacy", "checkpoint", "whole_model", "dataparallel"])
+    @Test(arguments: ["views", "protocol4", "big_endian", "legacy", "legacy_whole_model", "checkpoint", "whole_model", "dataparallel"])
     func tensorsMatchWhatTorchLoads(_ name: String) throws {
         let file = try PyTorchUnitFixture.read(name)
         let expected = try PyTorchUnitFixture.expected(name)

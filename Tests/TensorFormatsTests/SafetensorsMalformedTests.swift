@@ -19,11 +19,11 @@ import Testing
 
     static let cases: [Case] = [
         Case(label: "shorter than the length field", bytes: [1, 0, 0], reason: .truncated,
-             message: "file is 3 bytes, too short for the 8-byte header length", offset: 0),
+             message: "truncated: the file is 3 bytes, shorter than the 8-byte header length", offset: 0),
         Case(label: "header over 100 MB", bytes: safetensorsBytes("{}", length: 100_000_001), reason: .limitExceeded,
              message: "header length 100000001 bytes is over the limit of 100000000 bytes", offset: 0),
         Case(label: "header length past the end", bytes: safetensorsBytes("{}", length: 3), reason: .truncated,
-             message: "header length 3 bytes reaches past the end of the 10-byte file", offset: 0),
+             message: "truncated: header length 3 bytes reaches past the end of the 10-byte file", offset: 0),
         Case(label: "huge u64 header length", bytes: safetensorsBytes("{}", length: UInt64.max), reason: .limitExceeded,
              message: "header length 18446744073709551615 bytes is over the limit", offset: 0),
         Case(label: "empty header", bytes: safetensorsBytes(""), reason: .corrupt,
@@ -115,7 +115,7 @@ import Testing
              message: "shape [3] of F4 is 12 bits, not whole bytes", entry: "a", offset: 8 + 5),
         Case(label: "data shorter than the offsets say",
              bytes: safetensorsBytes("{\"a\":\(f32x2)}", data: [0, 0, 0, 0]), reason: .truncated,
-             message: "tensor data ends at byte 70, past the end of the 66-byte file", entry: "a", offset: 62),
+             message: "truncated: tensor data ends at byte 70, past the end of the 66-byte file", entry: "a", offset: 62),
         Case(label: "trailing bytes after the data",
              bytes: safetensorsBytes("{\"a\":\(f32x2)}", data: eight + [0]), reason: .corrupt,
              message: "1 trailing byte after the last tensor's data", offset: 70),

@@ -90,6 +90,16 @@ import Testing
         #expect(s.bytes("out.safetensors") == Array("previous".utf8))
     }
 
+    @Test func outputHasTheModeOfAPlainCreate() throws {
+        let s = ConvertScratch()
+        let input = try s.validInput()
+        _ = try Conversion.run(ConversionRequest(input: input, output: s.path("out.npz")))
+        let attributes = try FileManager.default.attributesOfItem(atPath: s.path("out.npz"))
+        let mask = umask(0)
+        umask(mask)
+        #expect((attributes[.posixPermissions] as? Int) == Int(0o666 & ~mask))
+    }
+
     @Test func metadataIsCarriedToSafetensorsAndNotedElsewhere() throws {
         let s = ConvertScratch()
         let input = try s.validInput()

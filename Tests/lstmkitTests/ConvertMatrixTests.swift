@@ -57,8 +57,7 @@ import Testing
     }
 
     /// Tensor-map targets with the extension convert picks them by.
-    /// MERGE-HOOK(pytorch): add `(.pytorch, "pt")` when PyTorchWriter is wired into TensorFileWriter.
-    static let targets: [(OutputFormat, String)] = [(.npz, "npz"), (.safetensors, "safetensors")]
+    static let targets: [(OutputFormat, String)] = [(.pytorch, "pt"), (.npz, "npz"), (.safetensors, "safetensors")]
 
     @Test func manifestHasValidFixtures() {
         #expect(Self.fixtures.count > 0, "no valid fixtures in Fixtures/manifest.json")
@@ -93,6 +92,30 @@ import Testing
             _ = try Conversion.run(ConversionRequest(input: there, output: back, overwrite: true))
             _ = backFormat
             expectSame(try TensorFileIO.read(path: back).tensors, expected, "\(fixture.file) → \(ext) → \(backExt)")
+        }
+    }
+
+    /// Each LSTM module to .onnx and back to nn.LSTM tensors: the module's canonical tensors
+    /// bitwise, or (for ONNX modules with features nn.LSTM cannot express) the refusal on the way back.
+    @Test(arguments: fixtures.filter { !$0.modules.isEmpty })
+    func everyModuleRoundTripsThroughONNX(_ fixture: Fixture) throws {
+        let s = ConvertScratch()
+        let source = Self.root + "/Fixtures/" + fixture.file
+        let loaded = try LSTMSchemaLoader.load(path: source)
+        #expect(Set(loaded.modules.map(\.name)) == Set(fixture.modules), "\(fixture.file): modules")
+        for module in loaded.modules {
+            let onnx = s.path("m.onnx"), back = s.path("back.safetensors")
+            let label = "\(fixture.file) [\(module.name)] → onnx → safetensors"
+            let report = try Conversion.run(ConversionRequest(input: source, output: onnx, module: module.name, overwrite: true))
+            #expect(report.outputFormat == .onnx && report.module == module.name, "\(label)")
+            let second = Result { try Conversion.run(ConversionRequest(input: onnx, output: back, overwrite: true)) }
+            if fixture.onnxOnly[module.name] != nil {
+                let error = try #require(throws: ConversionError.self, "\(label)") { try second.get() }
+                #expect(error.exitCode == 2 && error.description.contains("nn.LSTM cannot express"), "\(error)")
+                continue
+            }
+            _ = try second.get()
+            expectSame(try SafetensorsReader.read(path: back).tensors, module.canonicalTensors(), label)
         }
     }
 

@@ -26,6 +26,17 @@ import Testing
             Issue.record("\(label): listed in the manifest but missing at \(path)")
             return
         }
+        if let convertExit = fixture.expect.convertExit {
+            let out = FileManager.default.temporaryDirectory
+                .appendingPathComponent("lstmkit-manifest-\(UInt32.random(in: 0...UInt32.max)).npz").path
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let convert = lstmkit(["convert", path, out])
+            #expect(convert.exit == convertExit, "\(label): convert exited \(convert.exit), manifest says \(convertExit)\n\(convert)")
+            if let fragment = fixture.expect.convertErrorContains {
+                #expect(convert.err.contains(fragment), "\(label): convert's error lacks \"\(fragment)\": \(convert.err)")
+            }
+            #expect(convertExit == 0 || !FileManager.default.fileExists(atPath: out), "\(label): a failed convert left \(out) behind")
+        }
         let validate = lstmkit(["validate", path, "--json"])
         #expect(validate.exit == fixture.expect.exit,
                 "\(label): validate exited \(validate.exit), manifest says \(fixture.expect.exit)\n\(validate)")
@@ -106,9 +117,15 @@ struct Manifest: Decodable {
         var exit: Int32
         var errorContains: String?
         var problems: [Problem]?
+        /// Outcome of `convert FILE out.npz` when it differs from validate's (data-level damage that
+        /// metadata-only commands cannot see).
+        var convertExit: Int32?
+        var convertErrorContains: String?
         enum CodingKeys: String, CodingKey {
             case exit, problems
             case errorContains = "error_contains"
+            case convertExit = "convert_exit"
+            case convertErrorContains = "convert_error_contains"
         }
     }
 

@@ -181,7 +181,7 @@ def test_npz_output_loads_in_numpy_identically(lstmkit, tmp_path):
             assert z[k].dtype == v.numpy().dtype and np.array_equal(z[k], v.numpy()), k
 
 
-@pytest.mark.parametrize("ext", ["npz", "safetensors"])
+@pytest.mark.parametrize("ext", ["npz", "safetensors", "pt"])
 def test_module_output_loads_into_nn_lstm(lstmkit, tmp_path, ext):
     model, state = crnn_state()
     src = tmp_path / "crnn.safetensors"
@@ -193,6 +193,8 @@ def test_module_output_loads_into_nn_lstm(lstmkit, tmp_path, ext):
         if ext == "npz":
             with np.load(out) as z:
                 loaded = {k: torch.from_numpy(z[k]) for k in z.files}
+        elif ext == "pt":
+            loaded = torch.load(out, weights_only=True)
         else:
             loaded = safetensors.torch.load_file(out)
         lstm = torch.nn.LSTM(16, 6, num_layers=2, proj_size=3)
@@ -216,3 +218,45 @@ def test_bfloat16_npz_is_read_back_by_ml_dtypes(lstmkit, tmp_path):
     with np.load(tmp_path / "x.npz") as z:
         got = z["x"].view(ml_dtypes.bfloat16)
     assert np.array_equal(got.view(np.uint16), x.bfloat16().view(torch.int16).numpy().view(np.uint16))
+
+
+def test_pt_output_loads_in_torch_identically(lstmkit, tmp_path):
+    _, state = crnn_state()
+    state["step"] = torch.tensor(12, dtype=torch.int64)
+    state["bf"] = torch.randn(3, 2).bfloat16()
+    state["empty"] = torch.zeros(0, 4)
+    src = tmp_path / "model.safetensors"
+    safetensors.torch.save_file(state, src, metadata={"epoch": "4"})
+    out = tmp_path / "model.pt"
+    proc = lstmkit("convert", src, out)
+    assert "note: 1 metadata entry (epoch) not written: the .pt state dict holds tensors only" in proc.stderr
+    loaded = torch.load(out, weights_only=True)
+    assert list(loaded) == list(safetensors.torch.load_file(src))
+    for k, v in state.items():
+        assert loaded[k].dtype == v.dtype and loaded[k].shape == v.shape and torch.equal(loaded[k], v), k
+
+
+@pytest.mark.parametrize("source_ext", ["pt", "safetensors", "npz"])
+def test_onnx_output_runs_in_onnxruntime_like_nn_lstm(lstmkit, tmp_path, source_ext):
+    import onnxruntime as ort
+    model, state = crnn_state()
+    src = tmp_path / f"crnn.{source_ext}"
+    if source_ext == "pt":
+        torch.save(state, src)
+    elif source_ext == "safetensors":
+        safetensors.torch.save_file(state, src)
+    else:
+        np.savez(src, **{k: v.numpy() for k, v in state.items()})
+    out = tmp_path / "rnn0.onnx"
+    proc = lstmkit("convert", src, out, "--module", "rnn0")
+    assert "from LSTM 'rnn0'" in proc.stdout
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    x = torch.randn(7, 3, 12)
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with torch.no_grad():
+        want_output, (want_h, want_c) = model["rnn0"](x)
+    for g, w in zip(got, [want_output, want_h, want_c]):
+        assert g.shape == tuple(w.shape)
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+    several = lstmkit("convert", src, tmp_path / "x.onnx", check=False)
+    assert several.returncode == 64 and "pick it with --module" in several.stderr

@@ -14,6 +14,7 @@ ONNX models exported by torch convert to .pt files that nn.LSTM loads and that r
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 
 import numpy as np
@@ -22,9 +23,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 warnings.filterwarnings("ignore")
+sys.path.insert(0, str(ROOT / "scripts"))  # whole-model fixtures pickle classes from scripts/fixtures
 ATOL = 1e-5
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
 

@@ -26,7 +26,7 @@ struct Inspect: ConsoleCommand {
     var json = false
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let model = try ModelInput.load(file)
+        let model = try ModelInput.load(file, limits: Limits.default.metadataOnly)
         if json {
             console.print(JSONReport(model: model).value.rendered())
             return .success

@@ -42,7 +42,7 @@ struct Validate: ConsoleCommand {
 
     func execute(_ console: Console) throws -> ExitStatus {
         let expected = try expectations.map { text throws(ExpectationError) in try Expectation(parsing: text) }
-        let model = try ModelInput.load(file)
+        let model = try ModelInput.load(file, limits: Limits.default.metadataOnly)
         var selected = model.discovered
         var problems: [SchemaProblem] = []
         if let module {
