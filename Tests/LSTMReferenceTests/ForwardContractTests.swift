@@ -101,6 +101,32 @@ import TensorFormats
         #expect(entry { _ = try LSTMForward.run(module: m, input: ints) } == "input")
     }
 
+    @Test func workingMemoryIsCappedBeforeAllocation() throws {
+        let cfg = LSTMConfig(inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true)
+        #expect(throws: Never.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 100, batch: 4, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        #expect(throws: FormatError.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 1 << 30, batch: 64, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        // Sizes that overflow Int are over the limit, not a trap.
+        let hostile = LSTMConfig(inputSize: 8, hiddenSize: Int.max / 3, numLayers: 1)
+        #expect(throws: FormatError.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: hostile, steps: 2, batch: 2, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        // The public entry point applies it.
+        let (m, g) = try Self.load("l1_uni")
+        var small = Limits.default
+        small.forwardPassBytes = 1000
+        #expect(throws: FormatError.self) {
+            _ = try LSTMForward.run(Float.self, module: m, input: g.input, h0: nil, c0: nil, batchFirst: false,
+                                    sequenceLengths: nil, threads: 1, limits: small)
+        }
+    }
+
     @Test func onnxNodeGoldenNeedsOneLayer() throws {
         let (m, _) = try Self.load("l2_bi_h0c0")
         let (_, onnxGolden) = try Self.load("onnx_bi_peephole")
