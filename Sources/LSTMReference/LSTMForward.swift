@@ -83,7 +83,8 @@ public enum LSTMForward {
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
-                                   chunkRows: Int = 512, limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+                                   chunkRows: Int = 512, splitUnitsMinHidden: Int = 256, parallelMinWork: Int = 1 << 21,
+                                   limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
         guard input.dtype.isFloatingPoint else {
@@ -117,6 +118,8 @@ public enum LSTMForward {
                                chunked: sequenceLengths == nil, limit: limits.forwardPassBytes)
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
         pass.chunkRows = chunkRows
+        pass.splitUnitsMinHidden = splitUnitsMinHidden
+        pass.parallelMinWork = parallelMinWork
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },
