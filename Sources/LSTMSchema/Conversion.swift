@@ -129,6 +129,7 @@ public enum Conversion {
             progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
             defer { progress?.finished() }
             var notes = file.notes + plan.notes
+            if request.compress, format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
             switch format {
             case .onnx:
                 guard let module = plan.onnxModule else {
