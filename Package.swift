@@ -22,7 +22,7 @@ let package = Package(
         // MARK: - Layers (bytes → named tensors → canonical LSTM → numbers → report)
         .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
-        .target(name: "CLSTMKernels"),
+        .target(name: "CLSTMKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),
         .executableTarget(
             name: "lstmkit",

@@ -33,6 +33,9 @@ public struct Limits: Sendable {
     public var protobufDepth = 64
     /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
     public var onnxDecodedBytes = 3 << 30
+    /// Most working memory the reference forward pass may allocate (layer outputs, projected gates,
+    /// states), from the input's and the model's sizes.
+    public var forwardPassBytes = 16 << 30
 
     /// Not a cap: whether the CRC-32 of STORED PyTorch storage records is checked when a checkpoint is
     /// opened. Checking reads every tensor byte (torch itself never checks). Commands that only need

@@ -80,7 +80,7 @@ struct Compare: ConsoleCommand {
         let nameB = moduleB ?? (module.flatMap { m in modelB.discovered.contains { $0.name == m } ? m : nil })
         let lstmB = try ModelInput.module(named: nameB, in: modelB)
 
-        var problems = ModuleDifference.config(lstmA, lstmB)
+        let problems = ModuleDifference.config(lstmA, lstmB)
         let dtypeA = lstmA.config.dtype, dtypeB = lstmB.config.dtype
         var results: [ToleranceComparison] = []
         var tol = Tolerance.exact
