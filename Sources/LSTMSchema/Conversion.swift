@@ -17,6 +17,8 @@ public struct ConversionRequest: Sendable {
     public var onnx = ONNXExportOptions()
     /// How an .onnx output stores its tensors (external data for models over 2 GB).
     public var onnxWrite = ONNXWriteOptions()
+    /// Caps applied while reading the input (`--max-bytes`).
+    public var limits = Limits.default
 
     public init(input: String, output: String, module: String? = nil, dtype: DType? = nil,
                 overwrite: Bool = false, compress: Bool = false) {
@@ -124,11 +126,12 @@ public enum Conversion {
         }
         do {
             let output = try OutputFile(path: request.output, overwrite: request.overwrite)
-            let file = try readInput(request.input)
+            let file = try readInput(request.input, limits: request.limits)
             let plan = try ConversionPlan.make(file: file, request: request, format: format)
             progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
             defer { progress?.finished() }
             var notes = file.notes + plan.notes
+            if request.compress, format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
             switch format {
             case .onnx:
                 guard let module = plan.onnxModule else {
@@ -158,8 +161,8 @@ public enum Conversion {
     }
 
     /// The input through the shared reader (format recognised by content).
-    static func readInput(_ path: String) throws(FormatError) -> TensorFile {
-        try TensorFileIO.read(path: path)
+    static func readInput(_ path: String, limits: Limits = .default) throws(FormatError) -> TensorFile {
+        try TensorFileIO.read(path: path, limits: limits)
     }
 
     /// Writes `module` as a runnable ONNX graph; returns the external data file, when one was

@@ -1,4 +1,37 @@
 /// Hard caps applied before any allocation driven by file content. One place for all of them.
+///
+/// Every cap is checked before the memory or work it bounds is committed; going over one is a
+/// ``FormatError`` of reason `limitExceeded` (or `hostile` where noted) whose sentence names the
+/// file, the member / tensor and the byte offset, and quotes the limit.
+///
+/// | Cap | Default | Protects against | Error sentence (fragment) |
+/// |---|---|---|---|
+/// | `npyHeaderBytes` | 10 000 chars | npy header length field lying (numpy's own cap) | "npy header of N bytes is over the limit of 10000" |
+/// | `safetensorsHeaderBytes` | 100 000 000 B | 8-byte header length claiming gigabytes of JSON | "header length N bytes is over the limit of …" |
+/// | `jsonDepth` | 127 levels | `[[[[…` recursion in a safetensors header | "JSON nesting deeper than 127 levels" |
+/// | `maxRank` | 32 | shapes with thousands of dimensions (npy, safetensors, pickle, ONNX) | "rank N is over the limit of 32", "shape has more than 32 dimensions" |
+/// | `zipMembers` | 1 000 000 | central directory claiming billions of entries | "archive lists N members, over the limit of …" |
+/// | `maxInflatedBytes` (CLI `--max-bytes`) | 16 GiB | total memory taken by inflating DEFLATED members of one archive | "inflating this N-byte member would take the archive over the limit of … inflated bytes" |
+/// | `maxInflateRatio` | 1100 : 1 | deflate bombs (declared size far beyond what the compressed bytes can make) | hostile: "… over the 1100:1 ratio limit (a deflate bomb)" |
+/// | `pickleMemo` | 1 000 000 entries | memo growth (MEMOIZE loops) | "the memo grows past the limit of …" |
+/// | `pickleStack` | 1 000 000 values | stack growth | "the pickle stack grows past the limit of …" |
+/// | `pickleNesting` | 1000 | MARK nesting, nested dict/set keys, deep object graphs in the walk | "MARKs nest deeper than …", "the pickled objects nest deeper than …" |
+/// | `pickleOps` | 100 000 000 opcodes | CPU time of one pickle | "the pickle runs more than the limit of … opcodes" |
+/// | `pickleLongBytes` | 65 536 B | LONG4 / text integers of gigabytes (quadratic conversion) | "a LONG4 integer of N bytes is over the limit of …" |
+/// | `pickleWalkNodes` | 10 000 000 values | memo-shared DAGs making the flattening walk exponential | "the pickled object graph has more than … values to walk" |
+/// | `metadataBytes` | 16 MiB | non-tensor leaves kept as metadata (not an error: the rest is dropped with a note) | note "metadata past … bytes was not kept" |
+/// | `protobufBytes` | 2 GiB | ONNX files over protobuf's own message limit | "the model is N bytes, over the protobuf limit of …" |
+/// | `protobufDepth` | 64 levels | recursion in nested protobuf messages | "protobuf messages nested deeper than 64 levels" |
+/// | `onnxDecodedBytes` | 3 GiB | memory libprotobuf-c would allocate (repeated fields, copied bytes) | "decoding the protobuf would take more than … bytes of memory" |
+///
+/// Checks that need no number, applied by every reader: element counts, byte sizes and stride
+/// extents are overflow-checked products ("element count of shape … overflows"); every tensor lies
+/// inside its storage and every storage inside the file ("truncated" / "corrupt" with the offset);
+/// an inflated member may not produce more than its declared size (hostile: "deflate stream
+/// inflates to more than the N bytes declared"); ZIP members may not overlap; pickles never import
+/// or call anything outside the allow-list (hostile: "the pickle calls os.system, …");
+/// ONNX external data must stay in the model's folder: absolute paths, `..` and symlinks resolving
+/// outside it are refused (hostile: "external data location '…' …").
 public struct Limits: Sendable {
     /// Largest npy header, in characters (numpy's own cap).
     public var npyHeaderBytes = 10_000

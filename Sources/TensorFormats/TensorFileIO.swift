@@ -9,25 +9,31 @@ public enum TensorFileIO {
     public static func read(path: String, limits: Limits = .default) throws(FormatError) -> TensorFile {
         let file = try MappedFile(path: path)
         do throws(FormatError) {
-            let (format, archive) = try classify(file, limits: limits)
-            switch format {
-            case .npy:
-                return try NpyReader.read(file: file, limits: limits)
-            case .npz:
-                guard let archive else { throw FormatError(.corrupt, "npz without an archive") }
-                return try NpzReader.read(archive: archive)
-            case .pytorch, .torchscript:
-                guard let archive else { throw FormatError(.corrupt, "PyTorch checkpoint without an archive") }
-                return try PyTorchReader.read(archive: archive, limits: limits)
-            case .pytorchLegacy:
-                return try PyTorchLegacyReader.read(file: file, limits: limits)
-            case .safetensors:
-                return try SafetensorsReader.read(file: file, limits: limits)
-            case .onnx:
-                return try ONNXModelFile.readTensors(file: file, limits: limits)
-            }
+            return try read(file: file, limits: limits)
         } catch {
             throw error.inFile(path)
+        }
+    }
+
+    /// Reads every tensor in `file` (already mapped or copied in memory). Errors do not name a file
+    /// unless the reader did; `read(path:)` adds it.
+    public static func read(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
+        let (format, archive) = try classify(file, limits: limits)
+        switch format {
+        case .npy:
+            return try NpyReader.read(file: file, limits: limits)
+        case .npz:
+            guard let archive else { throw FormatError(.corrupt, "npz without an archive") }
+            return try NpzReader.read(archive: archive)
+        case .pytorch, .torchscript:
+            guard let archive else { throw FormatError(.corrupt, "PyTorch checkpoint without an archive") }
+            return try PyTorchReader.read(archive: archive, limits: limits)
+        case .pytorchLegacy:
+            return try PyTorchLegacyReader.read(file: file, limits: limits)
+        case .safetensors:
+            return try SafetensorsReader.read(file: file, limits: limits)
+        case .onnx:
+            return try ONNXModelFile.readTensors(file: file, limits: limits)
         }
     }
 

@@ -67,6 +67,8 @@ struct Compare: ConsoleCommand {
     @Flag(help: "Print one JSON object on stdout (DESIGN §3) with a 'results' entry per tensor or output.")
     var json = false
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func validate() throws {
         guard steps >= 1, batch >= 1, steps <= 100_000, batch <= 100_000 else {
             throw ValidationError("--steps and --batch must be between 1 and 100000")
@@ -74,8 +76,8 @@ struct Compare: ConsoleCommand {
     }
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let modelA = try ModelInput.load(a)
-        let modelB = try ModelInput.load(b)
+        let modelA = try ModelInput.load(a, limits: limitOptions.limits)
+        let modelB = try ModelInput.load(b, limits: limitOptions.limits)
         let lstmA = try ModelInput.module(named: module, in: modelA)
         let nameB = moduleB ?? (module.flatMap { m in modelB.discovered.contains { $0.name == m } ? m : nil })
         let lstmB = try ModelInput.module(named: nameB, in: modelB)

@@ -54,6 +54,8 @@ struct ConvertCommand: ConsoleCommand {
     @Flag(help: "Print nothing but errors and notes (no summary, no progress bar).")
     var quiet = false
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func validate() throws {
         guard OutputFormat(path: output) != nil else {
             throw ValidationError("cannot tell the output format from the extension of '\(output)' (use \(OutputFormat.extensionList))")
@@ -61,8 +63,9 @@ struct ConvertCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
+        var request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
                                         overwrite: force, compress: compress)
+        request.limits = limitOptions.limits
         let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
         let report: ConversionReport
         do {

@@ -61,14 +61,16 @@ struct Run: ConsoleCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func execute(_ console: Console) throws -> ExitStatus {
-        let loaded = try ModelInput.load(model)
+        let loaded = try ModelInput.load(model, limits: limitOptions.limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
-        let inputArrays = try ArrayFileInput.arrays(input)
+        let inputArrays = try ArrayFileInput.arrays(input, limits: limitOptions.limits)
         let x = try ArrayFileInput.array("input", in: input, arrays: inputArrays)
         func optional(_ key: String) -> Tensor? { inputArrays.count > 1 ? inputArrays.first { $0.name == key }?.tensor : nil }
-        let h = try h0.map { path throws(CommandFailure) in try ArrayFileInput.array("h0", in: path) } ?? optional("h0")
-        let c = try c0.map { path throws(CommandFailure) in try ArrayFileInput.array("c0", in: path) } ?? optional("c0")
+        let h = try h0.map { path throws(CommandFailure) in try ArrayFileInput.array("h0", in: path, limits: limitOptions.limits) } ?? optional("h0")
+        let c = try c0.map { path throws(CommandFailure) in try ArrayFileInput.array("c0", in: path, limits: limitOptions.limits) } ?? optional("c0")
         let lengths = optional("sequence_lens")
         let first = batchFirst || (optional("batch_first").map { $0.doubles().first ?? 0 } ?? 0) != 0
         var lengthValues: [Int]?

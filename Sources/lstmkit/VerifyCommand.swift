@@ -50,11 +50,13 @@ struct Verify: ConsoleCommand {
     @Flag(help: "Print one JSON object on stdout (DESIGN §3) with a 'results' entry per output.")
     var json = false
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func execute(_ console: Console) throws -> ExitStatus {
-        let loaded = try ModelInput.load(model)
+        let loaded = try ModelInput.load(model, limits: limitOptions.limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
         let case_: Golden
-        do { case_ = try Golden(tensors: try ArrayFileInput.arrays(golden)) } catch let error as FormatError {
+        do { case_ = try Golden(tensors: try ArrayFileInput.arrays(golden, limits: limitOptions.limits)) } catch let error as FormatError {
             throw CommandFailure.unusable(error.inFile(golden))
         }
         let tol = tolerance.resolved(default: case_.defaultTolerance(moduleDType: lstm.config.dtype))

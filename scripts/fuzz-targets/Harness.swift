@@ -31,8 +31,10 @@ public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     #elseif FUZZ_SAFETENSORS
     _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { $0.tensor.floats() }
     #elseif FUZZ_SCHEMA
-    if let tensors = try? TensorFileIO.read(file: file, limits: limits) {
-        for module in LSTMDiscovery.discover(in: tensors) { _ = module.problems.map(\.description) }
+    if let tensors = try? TensorFileIO.read(file: file, limits: limits),
+       let model = try? LSTMSchemaLoader.load(file: tensors, limits: limits) {
+        for found in model.discovered { _ = found.problems.map(\.description) }
+        for module in model.modules { _ = module.canonicalTensors(prefix: "").map { $0.tensor.floats() } }
     }
     #else
     #error("compile with -D FUZZ_<TARGET>")

@@ -25,8 +25,10 @@ struct Inspect: ConsoleCommand {
     @Flag(help: "Print one JSON object on stdout (DESIGN §3) instead of tables.")
     var json = false
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func execute(_ console: Console) throws -> ExitStatus {
-        let model = try ModelInput.load(file, limits: Limits.default.metadataOnly)
+        let model = try ModelInput.load(file, limits: limitOptions.limits.metadataOnly)
         if json {
             console.print(JSONReport(model: model).value.rendered())
             return .success

@@ -34,6 +34,8 @@ struct Validate: ConsoleCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var limitOptions: LimitOptions
+
     func validate() throws {
         for text in expectations {
             do { _ = try Expectation(parsing: text) } catch { throw ValidationError("--expect \(error.message)") }
@@ -42,7 +44,7 @@ struct Validate: ConsoleCommand {
 
     func execute(_ console: Console) throws -> ExitStatus {
         let expected = try expectations.map { text throws(ExpectationError) in try Expectation(parsing: text) }
-        let model = try ModelInput.load(file, limits: Limits.default.metadataOnly)
+        let model = try ModelInput.load(file, limits: limitOptions.limits.metadataOnly)
         var selected = model.discovered
         var problems: [SchemaProblem] = []
         if let module {
