@@ -9,7 +9,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case float64
 }
 
-/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:)`` returns,
+/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:limits:)`` returns,
 /// in `nn.LSTM`'s layouts (S steps, N batch, D directions, L layers, H hidden, R = proj_size or H):
 ///
 /// | tensor | shape | unbatched input (S, I) |
@@ -66,18 +66,20 @@ public enum LSTMForward {
     ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = the module's
     ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
+    ///   - limits: `forwardPassBytes` caps the working memory, checked before anything is allocated.
     /// - Throws: ``FormatError`` naming the tensor (`input`, `h0`, `c0`, a weight) whose shape does
     ///   not fit the module, or an ONNX feature that cannot be evaluated.
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
                            batchFirst: Bool = false, precision: Precision = .float32,
-                           sequenceLengths: [Int]? = nil, threads: Int? = nil) throws(FormatError) -> LSTMOutputs {
+                           sequenceLengths: [Int]? = nil, threads: Int? = nil,
+                           limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         switch precision {
         case .float32:
             return try run(Float.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads)
+                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
         case .float64:
             return try run(Double.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads)
+                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
         }
     }
 

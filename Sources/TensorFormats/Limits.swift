@@ -23,6 +23,7 @@
 /// | `protobufBytes` | 2 GiB | ONNX files over protobuf's own message limit | "the model is N bytes, over the protobuf limit of …" |
 /// | `protobufDepth` | 64 levels | recursion in nested protobuf messages | "protobuf messages nested deeper than 64 levels" |
 /// | `onnxDecodedBytes` | 3 GiB | memory libprotobuf-c would allocate (repeated fields, copied bytes) | "decoding the protobuf would take more than … bytes of memory" |
+/// | `forwardPassBytes` | 16 GiB | working memory of the reference forward pass (`run`, `verify`, `compare --numeric`) sized by the input and the model | "the forward pass for S steps × batch N of this LSTM needs more than the … MiB working-memory limit" |
 ///
 /// Checks that need no number, applied by every reader: element counts, byte sizes and stride
 /// extents are overflow-checked products ("element count of shape … overflows"); every tensor lies

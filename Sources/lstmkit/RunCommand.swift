@@ -86,7 +86,8 @@ struct Run: ConsoleCommand {
         let outputs: LSTMOutputs
         do {
             outputs = try LSTMForward.run(module: lstm, input: x, h0: h, c0: c, batchFirst: first,
-                                          precision: precision.precision, sequenceLengths: lengthValues)
+                                          precision: precision.precision, sequenceLengths: lengthValues,
+                                          limits: limitOptions.limits)
         } catch {
             throw CommandFailure.unusable(error.inFile(fileOf(error.entry)))
         }
