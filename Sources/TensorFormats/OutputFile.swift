@@ -28,18 +28,21 @@ public final class OutputFile {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).lstmkit-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        // The name buffer is registered before mkstemp fills it in, so a signal at any moment finds it.
+        let (slot, name) = OutputFile.register("\(dir.isEmpty ? "/" : dir)/.\(base).lstmkit-XXXXXX")
+        let fd = mkstemp(name)
         guard fd >= 0 else {
-            throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))", file: path)
+            let reason = String(cString: strerror(errno))
+            OutputFile.unregister(slot)
+            throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(reason)", file: path)
         }
+        self.slot = slot
         self.fd = fd
         // mkstemp creates 0600; give the output the mode a plain create would (0666 & ~umask).
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
-        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        OutputFile.register(temporaryPath)
+        temporaryPath = String(cString: name)
         buffer.reserveCapacity(bufferLimit)
     }
 
@@ -103,40 +106,62 @@ public final class OutputFile {
             throw FormatError(.unreadable, "cannot rename the temporary file: \(String(cString: strerror(errno)))", file: path)
         }
         committed = true
-        OutputFile.unregister(temporaryPath)
+        OutputFile.unregister(slot)
     }
 
     deinit {
         if fd >= 0 { close(fd) }
         if !committed {
             unlink(temporaryPath)
-            OutputFile.unregister(temporaryPath)
+            OutputFile.unregister(slot)
         }
     }
 
     // MARK: - Temporary files to remove if the process is interrupted
 
-    nonisolated(unsafe) private static var pending: Set<String> = []
+    /// Registry slot of this output's temporary name.
+    private let slot: Int
+
+    /// Temporary names as C strings in a fixed table, so that a signal handler can walk it without
+    /// allocating or locking: a slot holds a pointer or nil, written with single stores; claiming and
+    /// releasing slots is serialised by `lock`, which the handler never takes.
+    private static let slotCount = 256
+    nonisolated(unsafe) private static let names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
+        table.initialize(repeating: nil, count: slotCount)
+        return table
+    }()
     nonisolated(unsafe) private static var lock = pthread_mutex_t()
-    nonisolated(unsafe) private static var lockReady = false
+    private static let lockReady: Bool = { pthread_mutex_init(&lock, nil); return true }()
 
-    private static func register(_ p: String) {
-        withLock { pending.insert(p) }
-    }
-
-    private static func unregister(_ p: String) {
-        withLock { _ = pending.remove(p) }
-    }
-
-    private static func withLock(_ body: () -> Void) {
-        if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
+    /// Claims a slot holding a malloc'd copy of `template` (slot -1 when the table is full: such an
+    /// output is still removed on errors, only not by a signal handler).
+    private static func register(_ template: String) -> (slot: Int, name: UnsafeMutablePointer<CChar>) {
+        let name = strdup(template)!
+        _ = lockReady
         pthread_mutex_lock(&lock)
-        body()
-        pthread_mutex_unlock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        for i in 0..<slotCount where names[i] == nil {
+            names[i] = name
+            return (i, name)
+        }
+        return (-1, name)
     }
 
-    /// Removes every uncommitted temporary file (called from the CLI's SIGINT / SIGTERM handler).
+    private static func unregister(_ slot: Int) {
+        guard slot >= 0 else { return }
+        pthread_mutex_lock(&lock)
+        let name = names[slot]
+        names[slot] = nil
+        pthread_mutex_unlock(&lock)
+        free(name)
+    }
+
+    /// Removes every uncommitted temporary file. Async-signal-safe: called from the CLI's SIGINT /
+    /// SIGTERM / SIGHUP handlers.
     public static func removeAllTemporaryFiles() {
-        for p in pending { unlink(p) }
+        for i in 0..<slotCount {
+            if let name = names[i] { unlink(name) }
+        }
     }
 }
