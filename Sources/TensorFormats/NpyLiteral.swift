@@ -75,6 +75,11 @@ struct PyLiteralParser {
         }
     }
 
+    /// The byte after `pos` opens a string (`u'…'` / `U"…"` prefixes).
+    private var quoteFollows: Bool {
+        pos + 1 < bytes.count && (bytes[pos + 1] == UInt8(ascii: "'") || bytes[pos + 1] == UInt8(ascii: "\""))
+    }
+
     private mutating func parseValue() throws(FormatError) -> PyLiteral {
         skipSpace()
         guard pos < bytes.count else { throw fail("the header ends where a value was expected") }
@@ -82,8 +87,7 @@ struct PyLiteralParser {
         switch c {
         case UInt8(ascii: "'"), UInt8(ascii: "\""):
             return .string(try parseString())
-        case UInt8(ascii: "u"), UInt8(ascii: "U")
-            where pos + 1 < bytes.count && (bytes[pos + 1] == UInt8(ascii: "'") || bytes[pos + 1] == UInt8(ascii: "\"")):
+        case UInt8(ascii: "u") where quoteFollows, UInt8(ascii: "U") where quoteFollows:
             pos += 1
             return .string(try parseString())
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"):
