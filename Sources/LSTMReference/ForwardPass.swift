@@ -25,9 +25,8 @@ struct PreparedDirection<T: LSTMScalar>: Sendable {
 /// W_hhᵀ accumulated onto that step's rows, the fused gate pass and, with projection, a GEMM with
 /// W_hrᵀ. Chunking keeps the projected gates small enough that W_hh stays in the last-level cache.
 /// Work is split over the cores: the chunk's input GEMM by directions and row ranges, the
-/// recurrence by directions and independent batch rows (one synchronisation per chunk and phase),
-/// or, for a wide unidirectional layer, by hidden units with a barrier per step
-/// (``SplitUnitsRecurrence``: each core then streams only its share of W_hh).
+/// recurrence by directions and independent batch rows (one synchronisation per chunk and phase,
+/// none per step, so a core taken away by other processes only delays its own share).
 ///
 /// `lengths` (per batch row, 0…S) gives onnxruntime / packed-sequence semantics: row b runs steps
 /// 0…len−1 (reverse: len−1 … 0), output steps ≥ len are zero, hN / cN hold the state after the
@@ -42,9 +41,6 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     let threads: Int
     /// Input rows (steps × batch) projected per chunk (at least one step).
     var chunkRows = 512
-    /// Smallest hidden size for which a unidirectional layer splits its units over threads
-    /// (``SplitUnitsRecurrence``) instead of its batch rows.
-    var splitUnitsMinHidden = 256
     /// Smallest layer (multiply-adds of all its GEMMs) run on several threads.
     var parallelMinWork = 1 << 21
 
@@ -100,8 +96,6 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                                      batch: N, h0: h0, c0: c0)
         }
         let chunkCount = (S + chunkSteps - 1) / chunkSteps
-        let split = D == 1 && lengths == nil && dirs[0].whr == nil && concurrent && H >= splitUnitsMinHidden
-            ? SplitUnitsRecurrence(pass: self, layer: k, batch: N, parts: threads, h0: h0, c0: c0) : nil
 
         gates.withUnsafeMutableBufferPointer { gBuf in
             input.withUnsafeBufferPointer { xBuf in
@@ -128,10 +122,6 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                             GEMM.multiply(m: r1 - r0, a: x.value + (t.lowerBound * N + r0) * width, lda: width,
                                           b: dirs[d].wih, c: gd + r0 * G, ldc: G, accumulate: true)
                         }
-                        if let split {
-                            split.run(window: window(0), gates: UnsafePointer(g.value), output: y.value)
-                            continue
-                        }
                         Parallel.forEach(states.count, concurrent: concurrent) { task in
                             let st = states[task]
                             guard !st.batchRange.isEmpty else { return }
@@ -145,10 +135,6 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
         }
         hN.withUnsafeMutableBufferPointer { hnBuf in
             cN.withUnsafeMutableBufferPointer { cnBuf in
-                if let split {
-                    split.finish(hN: hnBuf.baseAddress!, cN: cnBuf.baseAddress!)
-                    return
-                }
                 for st in states where !st.batchRange.isEmpty {
                     st.finish(lengths: lengths, hN: hnBuf.baseAddress!, cN: cnBuf.baseAddress!)
                 }

@@ -85,7 +85,7 @@ public enum LSTMForward {
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
-                                   chunkRows: Int = 512, splitUnitsMinHidden: Int = 256, parallelMinWork: Int = 1 << 21,
+                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 21,
                                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
@@ -120,7 +120,6 @@ public enum LSTMForward {
                                chunked: sequenceLengths == nil, limit: limits.forwardPassBytes)
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
         pass.chunkRows = chunkRows
-        pass.splitUnitsMinHidden = splitUnitsMinHidden
         pass.parallelMinWork = parallelMinWork
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }

@@ -33,21 +33,6 @@ final class PackedMatrix<T: LSTMScalar>: @unchecked Sendable {
         }
     }
 
-    /// W[r][kk] for a row r < n and kk < k.
-    @inline(__always)
-    func element(row r: Int, column kk: Int) -> T {
-        panels[(r / PackedMatrix.panelWidth) * k * PackedMatrix.panelWidth + kk * PackedMatrix.panelWidth + r % PackedMatrix.panelWidth]
-    }
-
-    /// The matrix made of the given rows of this one, in that order, packed the same way.
-    func selectingRows(_ rows: [Int]) -> PackedMatrix<T> {
-        var w = [T](repeating: 0, count: rows.count * k)
-        for (i, r) in rows.enumerated() {
-            for kk in 0..<k { w[i * k + kk] = element(row: r, column: kk) }
-        }
-        return PackedMatrix(w, n: rows.count, k: k)
-    }
-
     deinit { panels.deallocate() }
 }
 

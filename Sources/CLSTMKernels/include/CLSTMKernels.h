@@ -28,10 +28,4 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
 /// Only call when `lstmkit_sgemm_tile_available()` returned 1.
 void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh);
 
-/// A reusable barrier for `count` threads: each `wait` returns once all `count` threads have
-/// called it (spinning briefly, then yielding the CPU). Returns NULL when out of memory.
-void *lstmkit_barrier_create(long count);
-void lstmkit_barrier_wait(void *barrier);
-void lstmkit_barrier_destroy(void *barrier);
-
 #endif
