@@ -189,6 +189,7 @@ func rawBytes(_ t: Tensor) -> [UInt8] {
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }",
             "{'descr':'<f4','fortran_order':False,'shape':(2,)}",
             "{\n\t'descr' : u'<f4' ,\r\n 'fortran_order' : False , 'shape' : ( 2 , ) , }",
+            "{'descr': U\"<f4\", 'fortran_order': False, 'shape': (2,)}",
             "{'descr': '\\x3cf4', 'fortran_order': False, 'shape': (+2,)}",
             "{'descr': '<f' '4', 'fortran_order': False, 'shape': (2,)}".replacingOccurrences(of: "' '", with: ""),
         ]
@@ -230,6 +231,15 @@ func rawBytes(_ t: Tensor) -> [UInt8] {
         expectFailure(minor, .unsupported, "version 1.1")
         expectFailure(Array(good.prefix(8)), .truncated, "ends inside its preamble")
         expectFailure(Array(good.prefix(60)), .truncated, "runs past the end")
+    }
+
+    /// libFuzzer finding: a `u` ending the header was taken for a `u'…'` prefix and the parser read
+    /// past the header (Fixtures/malformed/npy_header_ends_in_u.npy).
+    @Test func bareUIsANameNotAStringPrefix() {
+        for (header, word) in [("{'descr': u", "'u'"), ("{'descr': U", "'U'"), ("{'descr': u, 'shape': (2,)}", "'u'"),
+                               ("{'descr': ux'<f4'}", "'ux'")] {
+            expectFailure(npyBytes(header, pad: false), .corrupt, "\(word) is not a literal", offset: 10 + 10)
+        }
     }
 
     @Test func oversizedHeaderIsRefusedBeforeReading() {
