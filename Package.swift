@@ -20,9 +20,9 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"], exclude: ["onnx.proto"]),
 
         // MARK: - Layers (bytes → named tensors → canonical LSTM → numbers → report)
-        // CRC-32 with carry-less multiplication (PCLMULQDQ), chosen at run time.
-        .target(name: "CCRC32"),
-        .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto", "CCRC32"]),
+        // C helpers for TensorFormats: CRC-32 with PCLMULQDQ (chosen at run time), copy_file_range.
+        .target(name: "CTensorIO"),
+        .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto", "CTensorIO"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
         .target(name: "CLSTMKernels"),
         .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),

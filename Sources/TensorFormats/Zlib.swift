@@ -1,4 +1,4 @@
-import CCRC32
+import CTensorIO
 import CZlib
 
 /// zlib for ZIP members: raw deflate streams (no zlib header or trailer, window bits −15) and CRC-32.

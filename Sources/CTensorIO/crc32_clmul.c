@@ -1,4 +1,4 @@
-#include "CCRC32.h"
+#include "CTensorIO.h"
 
 /* Folding CRC-32 after Intel's "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ
  * Instruction" (Gopal et al., 2009), bit-reflected form. The data is folded 64 bytes at a time
