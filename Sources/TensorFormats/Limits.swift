@@ -77,6 +77,12 @@ public struct Limits: Sendable {
     /// npz members and PyTorch metadata records are always checked.
     public var verifyTensorChecksums = true
 
+    /// Not a cap: with ``verifyTensorChecksums``, check the CRC-32 of STORED tensor records (PyTorch
+    /// storages, npz arrays) on a background thread instead of while opening, so the bytes can be used
+    /// at once. The data is unchecked until ``TensorFile/finishChecksums()`` returns; only callers
+    /// that call it before trusting the data may turn this on (`convert`, before committing).
+    public var tensorChecksumsInBackground = false
+
     /// These limits with tensor checksums off: for reading metadata only.
     public var metadataOnly: Limits {
         var copy = self

@@ -1,3 +1,4 @@
+import CTensorIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -69,6 +70,80 @@ public final class OutputFile {
         position += bytes.count
     }
 
+    /// Bytes handed to one `write(2)` by ``write(_:each:)``.
+    public static let streamChunk = 4 << 20
+
+    /// Writes `bytes` in pieces of ``streamChunk`` bytes, calling `done` with each piece's range in
+    /// `bytes` once it is written (so that a caller can release the mapped input pages behind it).
+    public func write(_ bytes: UnsafeRawBufferPointer, each done: (Range<Int>) -> Void) throws(FormatError) {
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + OutputFile.streamChunk, bytes.count)
+            try write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            done(start..<end)
+            start = end
+        }
+    }
+
+    /// Writes `range` of `storage`'s bytes. When they are a view of a mapped file they are copied
+    /// file to file inside the kernel (`copy_file_range`, as `cp` does), so their pages never enter
+    /// this process; otherwise, or where the kernel cannot, they are written from memory with the
+    /// mapped pages released behind. `done` gets each written range (relative to `range`).
+    public func write(_ storage: TensorStorage, range: Range<Int>, each done: (Range<Int>) -> Void = { _ in }) throws(FormatError) {
+        var at = 0
+        if let source = storage.mappedSource, source.file.descriptor >= 0, !range.isEmpty {
+            try flush()
+            var from = Int64(source.offset + range.lowerBound)
+            while at < range.count {
+                let want = min(OutputFile.copyChunk, range.count - at)
+                let n = lstmkit_copy_file_range(source.file.descriptor, &from, fd, want)
+                if n == -Int(EINTR) { continue }
+                guard n > 0 else { break }  // not supported here (or the source shrank): write from memory
+                done(at..<(at + n))
+                at += n
+                position += n
+                fileBytes += n
+                startWriteback()
+            }
+        }
+        guard at < range.count else { return }
+        let rest = (range.lowerBound + at)..<range.upperBound
+        try write(UnsafeRawBufferPointer(rebasing: storage.bytes[rest])) { r in
+            storage.releasePages((rest.lowerBound + r.lowerBound)..<(rest.lowerBound + r.upperBound))
+            done((at + r.lowerBound)..<(at + r.upperBound))
+        }
+    }
+
+    /// Bytes per `copy_file_range` call (progress is reported between calls).
+    static let copyChunk = 64 << 20
+
+    /// Overwrites `bytes.count` already written bytes at `offset` (a field whose value is known only
+    /// after what follows it, such as a ZIP local header's CRC-32). `position` does not change.
+    public func patch(_ bytes: [UInt8], at offset: Int) throws(FormatError) {
+        guard offset >= 0, offset + bytes.count <= position else {
+            throw FormatError(.unreadable, "cannot patch bytes \(offset)..<\(offset + bytes.count): only \(position) written", file: path)
+        }
+        let flushed = position - buffer.count
+        for (i, b) in bytes.enumerated() where offset + i >= flushed { buffer[offset + i - flushed] = b }
+        let direct = max(0, min(bytes.count, flushed - offset))
+        guard direct > 0 else { return }
+        let failed = bytes.withUnsafeBytes { raw -> Int32? in
+            var done = 0
+            while done < direct {
+                let n = pwrite(fd, raw.baseAddress! + done, direct - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                done += n
+            }
+            return nil
+        }
+        if let failed {
+            throw FormatError(.unreadable, "cannot write: \(String(cString: strerror(failed)))", file: path)
+        }
+    }
+
     /// Writes `count` zero bytes (padding).
     public func writeZeros(_ count: Int) throws(FormatError) {
         try write([UInt8](repeating: 0, count: count))
@@ -92,6 +167,21 @@ public final class OutputFile {
             }
             done += n
         }
+        fileBytes += bytes.count
+        startWriteback()
+    }
+
+    /// Bytes handed to the kernel so far (`position` minus what is still buffered).
+    private var fileBytes = 0
+    /// Bytes before this offset have been sent to disk (asynchronously).
+    private var writebackStart = 0
+    /// Writeback is started every this many bytes, so that ``commit()``'s fsync overlaps the copy.
+    static let writebackChunk = 32 << 20
+
+    private func startWriteback() {
+        guard fileBytes - writebackStart >= OutputFile.writebackChunk else { return }
+        _ = lstmkit_start_writeback(fd, Int64(writebackStart), Int64(fileBytes - writebackStart))
+        writebackStart = fileBytes
     }
 
     /// Flushes, syncs and renames the temporary file over `path`.
