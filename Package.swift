@@ -20,9 +20,11 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"], exclude: ["onnx.proto"]),
 
         // MARK: - Layers (bytes → named tensors → canonical LSTM → numbers → report)
-        .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto"]),
+        // C helpers for TensorFormats: CRC-32 with PCLMULQDQ (chosen at run time), copy_file_range.
+        .target(name: "CTensorIO"),
+        .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto", "CTensorIO"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
-        .target(name: "CLSTMKernels"),
+        .target(name: "CLSTMKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),
         .executableTarget(
             name: "lstmkit",

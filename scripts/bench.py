@@ -1,23 +1,32 @@
 """Benchmarks lstmkit against the Python path it replaces, in one run on one machine.
 
 Run through `scripts/bench` (which builds lstmkit in release mode). Every measurement is a separate
-process; rows interleave lstmkit and its baselines and repeat them, and the table reports medians,
-ratios and peak RSS (wait4 rusage, per process). Inputs are made with torch once and cached in
-$LSTMKIT_BENCH_DIR (default ~/.cache/lstmkit-bench).
+process; rows interleave lstmkit and its baselines (rotating their order) and repeat them, and the
+table reports medians, ratios and peak RSS (wait4 rusage, per process). Inputs are made with torch
+once and cached in $LSTMKIT_BENCH_DIR (default ~/.cache/lstmkit-bench). Before each timed command
+that writes a large file, dirty pages are flushed (untimed) so that one command's writeback does
+not land in the next one's time.
 
-Python baselines time only the operation inside an already started interpreter (imports excluded),
-which favours Python; lstmkit is timed as a whole process (start, read, work, write).
+What is timed:
+- validate / inspect / convert: lstmkit as a whole process (start, read, work, write, fsync, rename);
+  `cp` as a whole process; Python twice: the operation alone inside a started interpreter (imports
+  excluded, which favours Python) and the whole `python -c` process (what a CI job pays).
+- run: the forward pass alone in each tool, after one untimed warm-up call in the same process
+  (`lstmkit run --time-runs N`; torch `nn.LSTM.forward` under no_grad; onnxruntime `session.run`),
+  2 threads each; the median over all timed calls of all repeats. lstmkit's whole `run` process
+  (load, forward, write the .npz) is shown too. lstmkit's output is checked against torch's with
+  `lstmkit verify`'s float32 tolerance (|a - b| <= 1e-5 + 1.3e-6 |b|).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CACHE = Path(os.environ.get("LSTMKIT_BENCH_DIR", Path.home() / ".cache" / "lstmkit-bench"))
@@ -30,17 +39,28 @@ FORWARD_FULL = [
 ]
 FORWARD_QUICK = [("small", 64, 128, 1, False, 100, 1), ("tiny-bi", 32, 64, 2, True, 50, 4)]
 CHECKPOINT_FULL = (1536, 1536, 4, True)   # about 0.83 GB of float32
-CHECKPOINT_QUICK = (256, 256, 2, True)
+CHECKPOINT_QUICK = (256, 256, 2, True)    # about 10 MB
+TIMED_CALLS = 5                           # forward calls timed per process, after one warm-up
+RTOL, ATOL = 1.3e-6, 1e-5                 # lstmkit verify's float32 tolerance
 
 
-def measured(cmd: list[str]) -> tuple[float, int, str]:
-    """Runs cmd under a fresh Python wrapper so that peak RSS is this child's alone."""
+class Run:
+    """One finished process: wall seconds, peak RSS bytes, stdout, stderr."""
+
+    def __init__(self, wall: float, rss: int, out: str, err: str):
+        self.wall, self.rss, self.out, self.err = wall, rss, out, err
+
+
+def measured(cmd: list[str], flush: bool = False) -> Run:
+    """Runs cmd under a small Python wrapper so that the peak RSS is this child's alone."""
+    if flush:
+        os.sync()
     wrapper = [sys.executable, "-c", (
         "import os,sys,time,subprocess\n"
         "t=time.perf_counter(); p=subprocess.Popen(sys.argv[1:]); _,st,ru=os.wait4(p.pid,0)\n"
         "dt=time.perf_counter()-t\n"
         "code=os.waitstatus_to_exitcode(st)\n"
-        "print(f'@@ {dt} {ru.ru_maxrss*1024} {code}')\n"
+        "print(f'@@ {dt} {ru.ru_maxrss*1024} {code}', flush=True)\n"
         "sys.exit(code)\n"), *cmd]
     proc = subprocess.run(wrapper, capture_output=True, text=True)
     line = [l for l in proc.stdout.splitlines() if l.startswith("@@ ")]
@@ -48,25 +68,27 @@ def measured(cmd: list[str]) -> tuple[float, int, str]:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     _, dt, rss, _ = line[-1].split()
     stdout = "\n".join(l for l in proc.stdout.splitlines() if not l.startswith("@@ "))
-    return float(dt), int(rss), stdout
+    return Run(float(dt), int(rss), stdout, proc.stderr)
 
 
 PY_TIMED = r"""
-import sys, time, json, os, resource
+import sys, time
 t = None
 def start():
     global t; t = time.perf_counter()
 def stop():
-    print("@@op", time.perf_counter() - t)
+    print("@@op", time.perf_counter() - t, flush=True)
 """
 
 
-def python_op(body: str, *args: str) -> tuple[float, int]:
-    """Runs a Python snippet that calls start()/stop() around the operation; returns (op seconds, peak RSS)."""
-    code = PY_TIMED + body
-    dt, rss, out = measured([sys.executable, "-c", code, *args])
-    ops = [l for l in out.splitlines() if l.startswith("@@op ")]
-    return (float(ops[-1].split()[1]) if ops else dt), rss
+def python_op(body: str, *args: str, flush: bool = False) -> tuple[list[float], Run]:
+    """Runs a Python snippet that calls start()/stop() around the operation (possibly several
+    times); returns the operation times and the whole process."""
+    run = measured([sys.executable, "-c", PY_TIMED + body, *args], flush=flush)
+    ops = [float(l.split()[1]) for l in run.out.splitlines() if l.startswith("@@op ")]
+    if not ops:
+        raise RuntimeError(f"python snippet printed no timing: {run.err[-500:]}")
+    return ops, run
 
 
 def make_checkpoint(cfg) -> Path:
@@ -83,9 +105,9 @@ def make_checkpoint(cfg) -> Path:
 
 
 def make_forward_inputs(name, i, h, layers, bi, seq, batch) -> tuple[Path, Path, Path]:
-    model = CACHE / f"fwd_{name}.pt"
-    onnx_path = CACHE / f"fwd_{name}.onnx"
-    x = CACHE / f"fwd_{name}_x.npy"
+    model = CACHE / f"fwd_{name}_{i}_{h}_{layers}_{int(bi)}.pt"
+    onnx_path = model.with_suffix(".onnx")
+    x = CACHE / f"fwd_{name}_{i}_{seq}_{batch}_x.npy"
     if not (model.exists() and onnx_path.exists() and x.exists()):
         import numpy as np
         import torch
@@ -104,12 +126,17 @@ def median(xs):
     return statistics.median(xs)
 
 
-def human(n: int) -> str:
+def human(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def ms(seconds: float) -> str:
+    v = seconds * 1000
+    return f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms"
 
 
 class Table:
@@ -123,21 +150,68 @@ class Table:
         rows = [header] + self.rows
         widths = [max(len(r[k]) for r in rows) for k in range(len(header))]
         for n, r in enumerate(rows):
-            print("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))))
+            print(" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
             if n == 0:
-                print("  ".join("-" * w for w in widths))
+                print("-|-".join("-" * w for w in widths))
+
+
+def verdict(ok: bool, quick: bool) -> str:
+    return "(smoke)" if quick else ("met" if ok else "NOT met")
+
+
+def rotate(items, k):
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def machine_note() -> str:
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    load = open("/proc/loadavg").read().split()[:3]
+    return f"{os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}; load average {' '.join(load)}"
+
+
+def busy_processes(me: int) -> str:
+    """The other processes using CPU right now (ps's lifetime %CPU, so long-running ones show)."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True, text=True).stdout
+    lines = []
+    for l in out.splitlines()[1:]:
+        pid, ppid, pcpu, etime, comm = l.split(None, 4)
+        if float(pcpu) < 5 or int(pid) == me or comm in ("ps",):
+            continue
+        lines.append(f"{comm} ({pcpu}% since {etime})")
+    return ", ".join(lines[:8]) or "nothing above 5% CPU"
+
+
+def agreement(ours: Path, torch_out: Path, name: str) -> str:
+    """How lstmkit's run output compares with torch's, under verify's float32 tolerance."""
+    import numpy as np
+    a, b = np.load(ours), np.load(torch_out)
+    worst, bad = 0.0, 0
+    for key in ("output", "h_n", "c_n"):
+        if a[key].shape != b[key].shape:
+            raise RuntimeError(f"run {name}: {key} is {a[key].shape}, torch's is {b[key].shape}")
+        x, y = a[key].astype(np.float64), b[key].astype(np.float64)
+        diff = np.abs(x - y)
+        worst = max(worst, float(diff.max()))
+        bad += int((diff > ATOL + RTOL * np.abs(y)).sum())
+    if bad:
+        print(f"warning: run {name}: {bad} values outside verify's tolerance", file=sys.stderr)
+    return f"max |Δ| {worst:.1e}, {bad} outside tol"
 
 
 def bench(lstmkit: str, quick: bool, repeats: int) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="lstmkit-bench-", dir=CACHE))
     table = Table()
+    print(f"machine: {machine_note()}", file=sys.stderr)
+    print(f"busy at start: {busy_processes(os.getpid())}", file=sys.stderr)
     try:
-        ckpt = make_checkpoint(CHECKPOINT_QUICK if quick else CHECKPOINT_FULL)
+        small_ckpt = make_checkpoint(CHECKPOINT_QUICK)
+        ckpt = small_ckpt if quick else make_checkpoint(CHECKPOINT_FULL)
         size = ckpt.stat().st_size
         print(f"checkpoint {ckpt.name}: {human(size)}; {repeats} repeats; medians", file=sys.stderr)
 
-        # 1. validate (metadata only) vs torch.load(mmap=True) + shape checks.
+        # 1. validate / inspect (metadata only) vs torch.load(mmap=True) + shape checks.
         py_check = r"""
 import torch
 start()
@@ -148,15 +222,27 @@ for k, v in sd.items():
         assert v.shape[0] == 4 * H, k
 stop()
 """
-        ours, theirs, rss_o, rss_t = [], [], [], []
-        for _ in range(repeats):
-            dt, rss, _ = measured([lstmkit, "validate", str(ckpt)])
-            ours.append(dt); rss_o.append(rss)
-            dt, rss = python_op(py_check, str(ckpt))
-            theirs.append(dt); rss_t.append(rss)
-        table.add("validate .pt", f"{median(ours)*1000:.1f} ms", f"{median(theirs)*1000:.1f} ms",
-                  "torch.load(mmap)+checks", f"{median(theirs)/median(ours):.1f}x faster",
-                  human(max(rss_o)), human(max(rss_t)))
+        files = [small_ckpt] if quick else [small_ckpt, ckpt]
+        for f in files:
+            ours, inspect, op, proc, rss_o, rss_t = [], [], [], [], [], []
+            for r in range(repeats):
+                for step in rotate(["ours", "inspect", "py"], r):
+                    if step == "ours":
+                        run = measured([lstmkit, "validate", str(f)])
+                        ours.append(run.wall); rss_o.append(run.rss)
+                    elif step == "inspect":
+                        run = measured([lstmkit, "inspect", str(f)])
+                        inspect.append(run.wall); rss_o.append(run.rss)
+                    else:
+                        ops, run = python_op(py_check, str(f))
+                        op.append(ops[-1]); proc.append(run.wall); rss_t.append(run.rss)
+            fsize = human(f.stat().st_size)
+            speedup = median(proc) / median(ours)
+            table.add(f"validate .pt ({fsize})", ms(median(ours)),
+                      f"python {ms(median(op))} op / {ms(median(proc))} process",
+                      f"{speedup:.0f}x faster than the process, {median(op) / median(ours):.2f}x the op",
+                      "≥ 30x faster", verdict(speedup >= 30, quick), human(max(rss_o)), human(max(rss_t)))
+            table.add(f"inspect .pt ({fsize})", ms(median(inspect)), "-", "-", "metadata only", "-", "-", "-")
 
         # 2. convert .pt → npz / safetensors / pt vs cp and the Python path.
         py_npz = r"""
@@ -182,38 +268,42 @@ torch.save(sd, sys.argv[2])
 stop()
 """
         for ext, py in (("npz", py_npz), ("safetensors", py_st), ("pt", py_pt)):
-            ours, theirs, cps, rss_o, rss_t = [], [], [], [], []
+            ours, op, proc, cps, rss_o, rss_t = [], [], [], [], [], []
             out = work / f"out.{ext}"
-            for _ in range(repeats):
-                for p in work.glob("out.*"):
-                    p.unlink()
-                dt, rss, _ = measured(["cp", str(ckpt), str(work / "copy.bin")])
-                cps.append(dt)
-                dt, rss, _ = measured([lstmkit, "convert", str(ckpt), str(out), "--force", "--quiet"])
-                ours.append(dt); rss_o.append(rss)
-                out.unlink()
-                dt, rss = python_op(py, str(ckpt), str(out))
-                theirs.append(dt); rss_t.append(rss)
-            table.add(f"convert .pt→.{ext}", f"{median(ours)*1000:.0f} ms", f"{median(theirs)*1000:.0f} ms",
-                      f"python (cp {median(cps)*1000:.0f} ms)",
-                      f"{median(theirs)/median(ours):.1f}x faster; {median(ours)/median(cps):.2f}x cp",
-                      human(max(rss_o)), human(max(rss_t)))
+            for r in range(repeats):
+                for step in rotate(["cp", "ours", "py"], r):
+                    for p in work.glob("out.*"):
+                        p.unlink()
+                    if step == "cp":
+                        cps.append(measured(["cp", str(ckpt), str(work / "copy.bin")], flush=True).wall)
+                        (work / "copy.bin").unlink()
+                    elif step == "ours":
+                        run = measured([lstmkit, "convert", str(ckpt), str(out), "--quiet"], flush=True)
+                        ours.append(run.wall); rss_o.append(run.rss)
+                    else:
+                        ops, run = python_op(py, str(ckpt), str(out), flush=True)
+                        op.append(ops[-1]); proc.append(run.wall); rss_t.append(run.rss)
+            vs_cp = median(ours) / median(cps)
+            vs_py = median(op) / median(ours)
+            ok = vs_cp <= 1.5 and vs_py >= 4 and max(rss_o) <= 100 * 1024 * 1024
+            table.add(f"convert .pt→.{ext}", ms(median(ours)),
+                      f"cp {ms(median(cps))}; python {ms(median(op))} op / {ms(median(proc))} process",
+                      f"{vs_cp:.2f}x cp; {vs_py:.1f}x / {median(proc) / median(ours):.1f}x faster than python",
+                      "≤ 1.5x cp, ≥ 4x faster, ≤ 100 MB", verdict(ok, quick), human(max(rss_o)), human(max(rss_t)))
 
         # 3. .onnx output memory.
-        try:
-            ours, rss_o = [], []
-            for _ in range(repeats):
-                out = work / "out.onnx"
-                if out.exists():
-                    out.unlink()
-                dt, rss, _ = measured([lstmkit, "convert", str(ckpt), str(out), "--force", "--quiet"])
-                ours.append(dt); rss_o.append(rss)
-            table.add("convert .pt→.onnx", f"{median(ours)*1000:.0f} ms", "-", "-",
-                      f"peak RSS {max(rss_o)/size:.2f}x file", human(max(rss_o)), "-")
-        except RuntimeError as e:
-            table.add("convert .pt→.onnx", "failed", "-", "-", str(e).splitlines()[0][:60], "-", "-")
+        ours, rss_o = [], []
+        out = work / "out.onnx"
+        for _ in range(repeats):
+            if out.exists():
+                out.unlink()
+            run = measured([lstmkit, "convert", str(ckpt), str(out), "--quiet"], flush=True)
+            ours.append(run.wall); rss_o.append(run.rss)
+        out.unlink()
+        table.add("convert .pt→.onnx", ms(median(ours)), "-", f"peak RSS {max(rss_o) / size:.2f}x the file",
+                  "RSS ≤ 1.2x file", verdict(max(rss_o) <= 1.2 * size, quick), human(max(rss_o)), "-")
 
-        # 4. forward pass vs torch and onnxruntime (2 threads each).
+        # 4. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
         py_torch = r"""
 import torch, numpy as np
 torch.set_num_threads(2)
@@ -224,34 +314,60 @@ m = torch.nn.LSTM(I, H, num_layers=L, bidirectional=any(k.endswith("_reverse") f
 m.load_state_dict(sd); m.eval()
 x = torch.from_numpy(np.load(sys.argv[2]))
 with torch.no_grad():
-    m(x)
-    start(); y = m(x); stop()
+    y, (h, c) = m(x)
+    for _ in range(int(sys.argv[3])):
+        start(); m(x); stop()
+if len(sys.argv) > 4:
+    np.savez(sys.argv[4], output=y.numpy(), h_n=h.numpy(), c_n=c.numpy())
 """
         py_ort = r"""
 import onnxruntime as ort, numpy as np
 o = ort.SessionOptions(); o.intra_op_num_threads = 2; o.inter_op_num_threads = 1
 s = ort.InferenceSession(sys.argv[1], o, providers=["CPUExecutionProvider"])
+names = [i.name for i in s.get_inputs()]
+assert names == ["x"], f"exported model's inputs are {names}, not ['x']"
 x = np.load(sys.argv[2])
 s.run(None, {"x": x})
-start(); s.run(None, {"x": x}); stop()
+for _ in range(int(sys.argv[3])):
+    start(); s.run(None, {"x": x}); stop()
 """
         for cfg in (FORWARD_QUICK if quick else FORWARD_FULL):
             name = cfg[0]
             model, onnx_path, x = make_forward_inputs(*cfg)
-            ours, t_torch, t_ort = [], [], []
-            for _ in range(repeats):
-                out = work / "fwd.npz"
-                dt, rss, _ = measured([lstmkit, "run", str(model), "--input", str(x), "--output", str(out)])
-                ours.append(dt)
-                out.unlink()
-                t_torch.append(python_op(py_torch, str(model), str(x))[0])
-                t_ort.append(python_op(py_ort, str(onnx_path), str(x))[0])
-            table.add(f"run {name} {cfg[1:]}", f"{median(ours)*1000:.0f} ms",
-                      f"{median(t_torch)*1000:.0f} / {median(t_ort)*1000:.0f} ms", "torch / onnxruntime",
-                      f"{median(ours)/median(t_torch):.2f}x torch, {median(ours)/median(t_ort):.2f}x ort", "-", "-")
+            ours, whole, t_torch, t_ort, rss_o, rss_t = [], [], [], [], [], []
+            for r in range(repeats):
+                for step in rotate(["ours", "torch", "ort"], r):
+                    if step == "ours":
+                        out = work / "fwd.npz"
+                        if out.exists():
+                            out.unlink()
+                        run = measured([lstmkit, "run", str(model), "--input", str(x), "--output", str(out),
+                                        "--time-runs", str(TIMED_CALLS)])
+                        times = [l for l in run.err.splitlines() if l.startswith("forward pass ms")]
+                        ours += [float(v) / 1000 for v in times[-1].split(":")[1].split()]
+                        whole.append(run.wall); rss_o.append(run.rss)
+                        if r == 0:
+                            shutil.copy(out, work / "ours.npz")
+                    elif step == "torch":
+                        extra = [str(work / "torch.npz")] if r == 0 else []
+                        ops, run = python_op(py_torch, str(model), str(x), str(TIMED_CALLS), *extra)
+                        t_torch += ops; rss_t.append(run.rss)
+                    else:
+                        ops, run = python_op(py_ort, str(onnx_path), str(x), str(TIMED_CALLS))
+                        t_ort += ops
+            check = agreement(work / "ours.npz", work / "torch.npz", name)
+            vs_torch, vs_ort = median(ours) / median(t_torch), median(ours) / median(t_ort)
+            ok = vs_torch <= 1.0 and vs_ort <= 1.0 and check.endswith(" 0 outside tol")
+            label = f"run {name} I{cfg[1]} H{cfg[2]} L{cfg[3]}{' bi' if cfg[4] else ''} S{cfg[5]} N{cfg[6]}"
+            table.add(label, f"{ms(median(ours))} ({ms(median(whole))} process)",
+                      f"torch {ms(median(t_torch))} / ort {ms(median(t_ort))}",
+                      f"{vs_torch:.2f}x torch, {vs_ort:.2f}x ort; {check}",
+                      "≤ 1.0x both, within tol", verdict(ok, quick), human(max(rss_o)), human(max(rss_t)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    table.print(["task", "lstmkit", "baseline", "baseline is", "ratio", "lstmkit RSS", "baseline RSS"])
+    print(f"busy at end: {busy_processes(os.getpid())}", file=sys.stderr)
+    print(f"machine: {machine_note()}", file=sys.stderr)
+    table.print(["task", "lstmkit", "baseline", "ratio", "goal", "", "lstmkit RSS", "baseline RSS"])
     return 0
 
 

@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include <stdlib.h>
 
 #define KERNEL_TARGET __attribute__((target("avx2,fma")))
 
@@ -92,6 +93,84 @@ KERNEL_TARGET static void tile1(long kc, const float *a, const float *b, float *
     put(c + 8, _mm256_add_ps(_mm256_add_ps(c1, d1), _mm256_add_ps(e1, f1)), add);
 }
 
+/* Six rows of A packed k-major (a[6k + r]): one contiguous stream of broadcasts. */
+KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, float *c, long ldc, int add) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#define STEP(off, boff) do { \
+        __m256 b0 = _mm256_loadu_ps(b + (boff)), b1 = _mm256_loadu_ps(b + (boff) + 8), s; \
+        s = _mm256_broadcast_ss(a + (off)); c00 = _mm256_fmadd_ps(s, b0, c00); c01 = _mm256_fmadd_ps(s, b1, c01); \
+        s = _mm256_broadcast_ss(a + (off) + 1); c10 = _mm256_fmadd_ps(s, b0, c10); c11 = _mm256_fmadd_ps(s, b1, c11); \
+        s = _mm256_broadcast_ss(a + (off) + 2); c20 = _mm256_fmadd_ps(s, b0, c20); c21 = _mm256_fmadd_ps(s, b1, c21); \
+        s = _mm256_broadcast_ss(a + (off) + 3); c30 = _mm256_fmadd_ps(s, b0, c30); c31 = _mm256_fmadd_ps(s, b1, c31); \
+        s = _mm256_broadcast_ss(a + (off) + 4); c40 = _mm256_fmadd_ps(s, b0, c40); c41 = _mm256_fmadd_ps(s, b1, c41); \
+        s = _mm256_broadcast_ss(a + (off) + 5); c50 = _mm256_fmadd_ps(s, b0, c50); c51 = _mm256_fmadd_ps(s, b1, c51); \
+    } while (0)
+    long k = 0;
+    for (; k + 4 <= kc; k += 4, a += 24, b += 64) {
+        STEP(0, 0); STEP(6, 16); STEP(12, 32); STEP(18, 48);
+    }
+    for (; k < kc; k++, a += 6, b += 16) STEP(0, 0);
+#undef STEP
+    put(c, c00, add); put(c + 8, c01, add); c += ldc;
+    put(c, c10, add); put(c + 8, c11, add); c += ldc;
+    put(c, c20, add); put(c + 8, c21, add); c += ldc;
+    put(c, c30, add); put(c + 8, c31, add); c += ldc;
+    put(c, c40, add); put(c + 8, c41, add); c += ldc;
+    put(c, c50, add); put(c + 8, c51, add);
+}
+
+enum { BLOCK_K = 256, BLOCK_M = 240 };
+
+KERNEL_TARGET static void edge(long rows, long cols, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+    float tmp[6 * 16];
+    lstmkit_sgemm_tile(rows, kc, a, lda, b, tmp, 16, 0);
+    for (long r = 0; r < rows; r++)
+        for (long j = 0; j < cols; j++) c[r * ldc + j] = add ? c[r * ldc + j] + tmp[r * 16 + j] : tmp[r * 16 + j];
+}
+
+void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    long panels = (n + 15) / 16;
+    if (k <= 0) {
+        if (!accumulate) for (long r = 0; r < m; r++) for (long j = 0; j < n; j++) c[r * ldc + j] = 0;
+        return;
+    }
+    long packRows = (m < BLOCK_M ? m : BLOCK_M) / 6 * 6;
+    long packK = k < BLOCK_K ? k : BLOCK_K;
+    float *apack = packRows > 0 ? aligned_alloc(64, (size_t)((packRows * packK * 4 + 63) / 64 * 64)) : NULL;
+    if (packRows > 0 && !apack) packRows = 0;
+    for (long k0 = 0; k0 < k; k0 += BLOCK_K) {
+        long kc = k - k0 < BLOCK_K ? k - k0 : BLOCK_K;
+        int add = accumulate || k0 > 0;
+        for (long m0 = 0; m0 < m; m0 += BLOCK_M) {
+            long mc = m - m0 < BLOCK_M ? m - m0 : BLOCK_M;
+            long full = packRows > 0 ? mc / 6 * 6 : 0;
+            const float *ab = a + m0 * lda + k0;
+            for (long s = 0; s < full; s += 6)
+                for (long kk = 0; kk < kc; kk++)
+                    for (long r = 0; r < 6; r++) apack[s * kc + kk * 6 + r] = ab[(s + r) * lda + kk];
+            for (long p = 0; p < panels; p++) {
+                const float *bp = packed + p * k * 16 + k0 * 16;
+                long cols = n - p * 16 < 16 ? n - p * 16 : 16;
+                float *cp = c + m0 * ldc + p * 16;
+                for (long s = 0; s < full; s += 6) {
+                    if (cols == 16) tile6_packed(kc, apack + s * kc, bp, cp + s * ldc, ldc, add);
+                    else edge(6, cols, kc, ab + s * lda, lda, bp, cp + s * ldc, ldc, add);
+                }
+                for (long r = full; r < mc;) {
+                    long rows = mc - r >= 4 ? 4 : mc - r >= 2 ? 2 : 1;
+                    if (cols == 16) lstmkit_sgemm_tile(rows, kc, ab + r * lda, lda, bp, cp + r * ldc, ldc, add);
+                    else edge(rows, cols, kc, ab + r * lda, lda, bp, cp + r * ldc, ldc, add);
+                    r += rows;
+                }
+            }
+        }
+    }
+    free(apack);
+}
+
 int lstmkit_sgemm_tile_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -109,6 +188,10 @@ void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const floa
 #else
 
 int lstmkit_sgemm_tile_available(void) { return 0; }
+
+void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)c; (void)ldc; (void)accumulate;
+}
 
 void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
     (void)rows; (void)kc; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)add;

@@ -19,11 +19,14 @@ struct PreparedDirection<T: LSTMScalar>: Sendable {
 /// Shapes (S steps, N batch, I input, H hidden, R = P or H, D directions, L layers):
 /// input (S, N, I) → output (S, N, D·R); h0 / hN (L·D, N, R); c0 / cN (L·D, N, H).
 ///
-/// Per layer: one GEMM projects all S·N input rows for each direction at once (bias folded in);
-/// then each direction runs its S recurrent steps, each a GEMM of the N current states with W_hhᵀ
-/// accumulated onto that step's rows, the fused gate pass and, with projection, a GEMM with W_hrᵀ.
-/// Work is split over the cores without per-step synchronisation: the input GEMM by row halves,
-/// the recurrence by direction and by independent batch rows.
+/// Per layer and direction, time is cut into chunks of about `chunkRows` input rows (S·N rows when
+/// sequence lengths are given). For each chunk, one GEMM projects all of its input rows (bias folded
+/// in), then the direction runs the chunk's recurrent steps: a GEMM of the N current states with
+/// W_hhᵀ accumulated onto that step's rows, the fused gate pass and, with projection, a GEMM with
+/// W_hrᵀ. Chunking keeps the projected gates small enough that W_hh stays in the last-level cache.
+/// Work is split over the cores: the chunk's input GEMM by directions and row ranges, the
+/// recurrence by directions and independent batch rows (one synchronisation per chunk and phase,
+/// none per step, so a core taken away by other processes only delays its own share).
 ///
 /// `lengths` (per batch row, 0…S) gives onnxruntime / packed-sequence semantics: row b runs steps
 /// 0…len−1 (reverse: len−1 … 0), output steps ≥ len are zero, hN / cN hold the state after the
@@ -36,6 +39,10 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     /// layers[k][d]
     let layers: [[PreparedDirection<T>]]
     let threads: Int
+    /// Input rows (steps × batch) projected per chunk (at least one step).
+    var chunkRows = 512
+    /// Smallest layer (multiply-adds of all its GEMMs) run on several threads.
+    var parallelMinWork = 1 << 21
 
     struct Result {
         var output: [T]
@@ -50,143 +57,184 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                           hN: h0 ?? [T](repeating: 0, count: L * D * N * R),
                           cN: c0 ?? [T](repeating: 0, count: L * D * N * H))
         }
-        var hN = [T](repeating: 0, count: L * D * N * R)
-        var cN = [T](repeating: 0, count: L * D * N * H)
+        let lens = lengths.flatMap { $0.allSatisfy { $0 == S } ? nil : $0 }
+        let chunkSteps = lens == nil ? Swift.max(1, Swift.min(S, chunkRows / N)) : S
+        // Every element of hN, cN, the gate buffer and (without lengths) the layer output is written
+        // before it is read, so they start uninitialized.
+        var hN = Self.scratch(L * D * N * R)
+        var cN = Self.scratch(L * D * N * H)
+        var gates = Self.scratch(D * chunkSteps * N * 4 * H)
         var current = input
         var width = inputSize
-        let lens = lengths.flatMap { $0.allSatisfy { $0 == S } ? nil : $0 }
         for k in 0..<L {
-            var y = [T](repeating: 0, count: S * N * D * R)
-            runLayer(k, input: current, width: width, steps: S, batch: N, h0: h0, c0: c0, lengths: lens,
-                     output: &y, hN: &hN, cN: &cN)
+            var y = lens == nil ? Self.scratch(S * N * D * R) : [T](repeating: 0, count: S * N * D * R)
+            runLayer(k, input: current, width: width, steps: S, batch: N, chunkSteps: chunkSteps, h0: h0, c0: c0,
+                     lengths: lens, gates: &gates, output: &y, hN: &hN, cN: &cN)
             current = y
             width = D * R
         }
         return Result(output: current, hN: hN, cN: cN)
     }
 
-    private func runLayer(_ k: Int, input: [T], width: Int, steps S: Int, batch N: Int, h0: [T]?, c0: [T]?,
-                          lengths: [Int]?, output: inout [T], hN: inout [T], cN: inout [T]) {
+    /// An array of `count` elements whose values are unspecified: the caller writes each before reading it.
+    static func scratch(_ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
+    private func runLayer(_ k: Int, input: [T], width: Int, steps S: Int, batch N: Int, chunkSteps: Int,
+                          h0: [T]?, c0: [T]?, lengths: [Int]?, gates: inout [T], output: inout [T],
+                          hN: inout [T], cN: inout [T]) {
         let H = hidden, R = outputSize, D = directions, G = 4 * H
         let dirs = layers[k]
-        let rows = S * N
-        var gates = [T](repeating: 0, count: D * rows * G)
-        let big = rows * G * (width + R) >= 1 << 21
+        let concurrent = threads > 1 && S * N * G * (width + R) >= parallelMinWork
+        let gemmParts = Swift.max(1, threads / D)
+        let batchParts = Swift.max(1, Swift.min(N, threads / D))
+        let states = (0..<(D * batchParts)).map { task in
+            let d = task / batchParts, part = task % batchParts
+            return RecurrentState<T>(pass: self, layer: k, direction: d,
+                                     batchRange: (N * part / batchParts)..<(N * (part + 1) / batchParts),
+                                     batch: N, h0: h0, c0: c0)
+        }
+        let chunkCount = (S + chunkSteps - 1) / chunkSteps
 
         gates.withUnsafeMutableBufferPointer { gBuf in
             input.withUnsafeBufferPointer { xBuf in
-                let g = UncheckedBox(gBuf.baseAddress!)
-                let x = UncheckedBox(xBuf.baseAddress)
-                // Input projection: G_d = X · W_ihᵀ + (b_ih + b_hh), split into row chunks.
-                let chunks = Swift.max(1, Swift.min(rows, threads / D))
-                Parallel.forEach(D * chunks, concurrent: big && threads > 1) { task in
-                    let d = task / chunks, part = task % chunks
-                    let r0 = rows * part / chunks, r1 = rows * (part + 1) / chunks
-                    let gd = g.value + d * rows * G
-                    dirs[d].bias.withUnsafeBufferPointer { b in
-                        for r in r0..<r1 { (gd + r * G).update(from: b.baseAddress!, count: G) }
-                    }
-                    guard let xp = x.value, r1 > r0 else { return }
-                    GEMM.multiply(m: r1 - r0, a: xp + r0 * width, lda: width, b: dirs[d].wih,
-                                  c: gd + r0 * G, ldc: G, accumulate: true)
-                }
-            }
-            output.withUnsafeMutableBufferPointer { yBuf in
-                hN.withUnsafeMutableBufferPointer { hnBuf in
-                    cN.withUnsafeMutableBufferPointer { cnBuf in
-                        let g = UncheckedBox(UnsafePointer(gBuf.baseAddress!))
-                        let y = UncheckedBox(yBuf.baseAddress!)
-                        let hn = UncheckedBox(hnBuf.baseAddress!), cn = UncheckedBox(cnBuf.baseAddress!)
-                        let chunks = Swift.max(1, Swift.min(N, threads / D))
-                        Parallel.forEach(D * chunks, concurrent: big && threads > 1) { task in
-                            let d = task / chunks, part = task % chunks
-                            let b0 = N * part / chunks, b1 = N * (part + 1) / chunks
-                            guard b1 > b0 else { return }
-                            recurrence(layer: k, direction: d, batchRange: b0..<b1, steps: S, batch: N,
-                                       gates: g.value + d * rows * G, h0: h0, c0: c0, lengths: lengths,
-                                       output: y.value, hN: hn.value, cN: cn.value)
+                output.withUnsafeMutableBufferPointer { yBuf in
+                    let g = UncheckedBox(gBuf.baseAddress!), x = UncheckedBox(xBuf.baseAddress!)
+                    let y = UncheckedBox(yBuf.baseAddress!)
+                    let chunkStride = chunkSteps * N * G
+                    for ci in 0..<chunkCount {
+                        // The chunk's time window per direction: chunks run forward in time for the forward
+                        // direction and backward for the reverse one.
+                        func window(_ d: Int) -> Range<Int> {
+                            let lo = dirs[d].reverse ? Swift.max(0, S - (ci + 1) * chunkSteps) : ci * chunkSteps
+                            return lo..<(lo + Swift.min(chunkSteps, S - ci * chunkSteps))
+                        }
+                        Parallel.forEach(D * gemmParts, concurrent: concurrent) { task in
+                            let d = task / gemmParts, part = task % gemmParts
+                            let t = window(d), rows = t.count * N
+                            let r0 = rows * part / gemmParts, r1 = rows * (part + 1) / gemmParts
+                            guard r1 > r0 else { return }
+                            let gd = g.value + d * chunkStride
+                            dirs[d].bias.withUnsafeBufferPointer { b in
+                                for r in r0..<r1 { (gd + r * G).update(from: b.baseAddress!, count: G) }
+                            }
+                            GEMM.multiply(m: r1 - r0, a: x.value + (t.lowerBound * N + r0) * width, lda: width,
+                                          b: dirs[d].wih, c: gd + r0 * G, ldc: G, accumulate: true)
+                        }
+                        Parallel.forEach(states.count, concurrent: concurrent) { task in
+                            let st = states[task]
+                            guard !st.batchRange.isEmpty else { return }
+                            st.run(window: window(st.direction), steps: S,
+                                   gates: UnsafePointer(g.value + st.direction * chunkStride),
+                                   lengths: lengths, output: y.value)
                         }
                     }
                 }
             }
         }
+        hN.withUnsafeMutableBufferPointer { hnBuf in
+            cN.withUnsafeMutableBufferPointer { cnBuf in
+                for st in states where !st.batchRange.isEmpty {
+                    st.finish(lengths: lengths, hN: hnBuf.baseAddress!, cN: cnBuf.baseAddress!)
+                }
+            }
+        }
+    }
+}
+
+/// The state of one direction over a range of batch rows while a layer runs: h, c and step buffers.
+final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
+    let direction: Int
+    let batchRange: Range<Int>
+    private let w: PreparedDirection<T>
+    private let H: Int, R: Int, D: Int, N: Int
+    /// Row of this direction's first batch element in hN / cN.
+    private let stateRow: Int
+    private let h, c, gbuf, hfull, hbuf, cbuf, scratch: UnsafeMutablePointer<T>
+
+    init(pass: ForwardPass<T>, layer k: Int, direction d: Int, batchRange: Range<Int>, batch N: Int, h0: [T]?, c0: [T]?) {
+        direction = d
+        self.batchRange = batchRange
+        w = pass.layers[k][d]
+        H = pass.hidden
+        R = pass.outputSize
+        D = pass.directions
+        self.N = N
+        stateRow = (k * D + d) * N + batchRange.lowerBound
+        let nb = Swift.max(batchRange.count, 1)
+        h = .allocate(capacity: nb * R)
+        c = .allocate(capacity: nb * H)
+        gbuf = .allocate(capacity: nb * 4 * H)
+        hfull = .allocate(capacity: nb * H)
+        hbuf = .allocate(capacity: nb * R)
+        cbuf = .allocate(capacity: nb * H)
+        scratch = .allocate(capacity: H)
+        let n = batchRange.count
+        if let h0, n > 0 { h0.withUnsafeBufferPointer { h.initialize(from: $0.baseAddress! + stateRow * R, count: n * R) } }
+        else { h.initialize(repeating: 0, count: nb * R) }
+        if let c0, n > 0 { c0.withUnsafeBufferPointer { c.initialize(from: $0.baseAddress! + stateRow * H, count: n * H) } }
+        else { c.initialize(repeating: 0, count: nb * H) }
     }
 
-    /// Runs one direction over batch rows `batchRange`, writing its columns of `output` and its rows of hN / cN.
-    private func recurrence(layer k: Int, direction d: Int, batchRange: Range<Int>, steps S: Int, batch N: Int,
-                            gates: UnsafePointer<T>, h0: [T]?, c0: [T]?, lengths: [Int]?,
-                            output: UnsafeMutablePointer<T>, hN: UnsafeMutablePointer<T>, cN: UnsafeMutablePointer<T>) {
-        let H = hidden, R = outputSize, D = directions, G = 4 * H
-        let w = layers[k][d]
-        let b0 = batchRange.lowerBound, nb = batchRange.count
-        let state = (k * D + d) * N
-        let ldy = D * R
+    deinit {
+        for p in [h, c, gbuf, hfull, hbuf, cbuf, scratch] { p.deallocate() }
+    }
 
-        let h = UnsafeMutablePointer<T>.allocate(capacity: nb * R)
-        let c = UnsafeMutablePointer<T>.allocate(capacity: nb * H)
-        let gbuf = UnsafeMutablePointer<T>.allocate(capacity: nb * G)
-        let hfull = UnsafeMutablePointer<T>.allocate(capacity: nb * H)
-        let hbuf = UnsafeMutablePointer<T>.allocate(capacity: nb * R)
-        let cbuf = UnsafeMutablePointer<T>.allocate(capacity: nb * H)
-        let scratch = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(H, 1))
-        defer {
-            h.deallocate(); c.deallocate(); gbuf.deallocate(); hfull.deallocate()
-            hbuf.deallocate(); cbuf.deallocate(); scratch.deallocate()
+    /// Runs the steps of time window `window` (in this direction's order), reading its projected
+    /// gates from `gates` (row (t − window.lowerBound)·N + b) and writing this direction's columns of `output`.
+    func run(window: Range<Int>, steps S: Int, gates: UnsafePointer<T>, lengths: [Int]?, output: UnsafeMutablePointer<T>) {
+        let G = 4 * H, b0 = batchRange.lowerBound, nb = batchRange.count, ldy = D * R, col = direction * R
+        let t0 = window.lowerBound
+        guard let lengths else {
+            for s in 0..<window.count {
+                let t = w.reverse ? window.upperBound - 1 - s : t0 + s
+                gbuf.update(from: gates + ((t - t0) * N + b0) * G, count: nb * G)
+                step(rows: nb, gates: gbuf, h: h, c: c)
+                for r in 0..<nb { (output + (t * N + b0 + r) * ldy + col).update(from: h + r * R, count: R) }
+            }
+            return
         }
-        if let h0 { h0.withUnsafeBufferPointer { h.initialize(from: $0.baseAddress! + (state + b0) * R, count: nb * R) } }
-        else { h.initialize(repeating: 0, count: nb * R) }
-        if let c0 { c0.withUnsafeBufferPointer { c.initialize(from: $0.baseAddress! + (state + b0) * H, count: nb * H) } }
-        else { c.initialize(repeating: 0, count: nb * H) }
-
-        if let lengths {
-            var active = [Int](), times = [Int]()
-            active.reserveCapacity(nb)
-            times.reserveCapacity(nb)
-            for s in 0..<S {
-                active.removeAll(keepingCapacity: true)
-                times.removeAll(keepingCapacity: true)
-                for r in 0..<nb where s < lengths[b0 + r] {
-                    active.append(r)
-                    times.append(w.reverse ? lengths[b0 + r] - 1 - s : s)
-                }
-                if active.isEmpty { break }
-                let na = active.count
-                for (a, r) in active.enumerated() {
-                    (gbuf + a * G).update(from: gates + (times[a] * N + b0 + r) * G, count: G)
-                    (hbuf + a * R).update(from: h + r * R, count: R)
-                    (cbuf + a * H).update(from: c + r * H, count: H)
-                }
-                step(w, rows: na, gates: gbuf, h: hbuf, c: cbuf, hfull: hfull, scratch: scratch)
-                for (a, r) in active.enumerated() {
-                    (h + r * R).update(from: hbuf + a * R, count: R)
-                    (c + r * H).update(from: cbuf + a * H, count: H)
-                    (output + (times[a] * N + b0 + r) * ldy + d * R).update(from: hbuf + a * R, count: R)
-                }
+        // With lengths the window is the whole sequence; row b's step s is time s, or len − 1 − s in reverse.
+        var active: [Int] = [], times: [Int] = []
+        active.reserveCapacity(nb)
+        times.reserveCapacity(nb)
+        for s in 0..<S {
+            active.removeAll(keepingCapacity: true)
+            times.removeAll(keepingCapacity: true)
+            for r in 0..<nb where s < lengths[b0 + r] {
+                active.append(r)
+                times.append(w.reverse ? lengths[b0 + r] - 1 - s : s)
             }
-            for r in 0..<nb where lengths[b0 + r] == 0 {
-                (h + r * R).update(repeating: 0, count: R)
-                (c + r * H).update(repeating: 0, count: H)
+            if active.isEmpty { break }
+            for (a, r) in active.enumerated() {
+                (gbuf + a * G).update(from: gates + ((times[a] - t0) * N + b0 + r) * G, count: G)
+                (hbuf + a * R).update(from: h + r * R, count: R)
+                (cbuf + a * H).update(from: c + r * H, count: H)
             }
-        } else {
-            for s in 0..<S {
-                let t = w.reverse ? S - 1 - s : s
-                let rowGates = gbuf
-                rowGates.update(from: gates + (t * N + b0) * G, count: nb * G)
-                step(w, rows: nb, gates: rowGates, h: h, c: c, hfull: hfull, scratch: scratch)
-                for r in 0..<nb {
-                    (output + (t * N + b0 + r) * ldy + d * R).update(from: h + r * R, count: R)
-                }
+            step(rows: active.count, gates: gbuf, h: hbuf, c: cbuf)
+            for (a, r) in active.enumerated() {
+                (h + r * R).update(from: hbuf + a * R, count: R)
+                (c + r * H).update(from: cbuf + a * H, count: H)
+                (output + (times[a] * N + b0 + r) * ldy + col).update(from: hbuf + a * R, count: R)
             }
         }
-        (hN + (state + b0) * R).update(from: h, count: nb * R)
-        (cN + (state + b0) * H).update(from: c, count: nb * H)
+    }
+
+    /// Writes the final states into hN / cN (zeros for rows of length 0).
+    func finish(lengths: [Int]?, hN: UnsafeMutablePointer<T>, cN: UnsafeMutablePointer<T>) {
+        let nb = batchRange.count
+        (hN + stateRow * R).update(from: h, count: nb * R)
+        (cN + stateRow * H).update(from: c, count: nb * H)
+        guard let lengths else { return }
+        for r in 0..<nb where lengths[batchRange.lowerBound + r] == 0 {
+            (hN + (stateRow + r) * R).update(repeating: 0, count: R)
+            (cN + (stateRow + r) * H).update(repeating: 0, count: H)
+        }
     }
 
     /// One recurrent step for `rows` contiguous rows: gates += h·W_hhᵀ, gate pass, projection; h and c updated in place.
-    @inline(__always)
-    private func step(_ w: PreparedDirection<T>, rows: Int, gates: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>,
-                      c: UnsafeMutablePointer<T>, hfull: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
-        let H = hidden, R = outputSize
+    private func step(rows: Int, gates: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>) {
         GEMM.multiply(m: rows, a: h, lda: R, b: w.whh, c: gates, ldc: 4 * H, accumulate: true)
         if let whr = w.whr {
             GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: hfull, ldh: H,

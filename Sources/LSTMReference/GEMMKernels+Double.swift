@@ -1,5 +1,11 @@
 /// The float64 GEMM tile: plain scalar loops (float64 is the precise reference, not the fast path).
 extension Double {
+    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Double>, c: UnsafeMutablePointer<Double>,
+                           h: UnsafeMutablePointer<Double>, ldh: Int) -> Bool { false }
+
+    static func wholeGEMM(m: Int, a: UnsafePointer<Double>, lda: Int, b: PackedMatrix<Double>,
+                          c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool) -> Bool { false }
+
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>,
                          c: UnsafeMutablePointer<Double>, ldc: Int, add: Bool, portable: Bool) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { buffer in

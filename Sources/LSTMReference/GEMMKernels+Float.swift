@@ -3,12 +3,26 @@ import CLSTMKernels
 /// The float32 GEMM micro-kernels: (rows × 16) tiles of `C [+]= A · Wᵀ` over a 16-wide packed panel
 /// (see ``PackedMatrix``), accumulators held in eight-lane registers.
 ///
-/// On x86-64 CPUs with AVX2 and FMA the tiles run in `CLSTMKernels` (intrinsics, chosen at run
-/// time, since the package itself is built for baseline x86-64); elsewhere, or with `portable`, in
-/// the `SIMD8<Float>` kernels below.
+/// On x86-64 CPUs with AVX2 and FMA the whole product runs in `CLSTMKernels` (intrinsics, chosen
+/// at run time, since the package itself is built for baseline x86-64; it also packs rows of A for
+/// its 6 × 16 tile); elsewhere, or with `portable`, the Swift driver calls the `SIMD8<Float>` tiles below.
 extension Float {
     /// Whether the AVX2 + FMA tiles are used.
     static let hasAVX2FMA = lstmkit_sgemm_tile_available() != 0
+
+    static func wholeGEMM(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix<Float>,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) -> Bool {
+        guard hasAVX2FMA else { return false }
+        lstmkit_sgemm(m, b.n, b.k, a, lda, b.panels, c, ldc, accumulate ? 1 : 0)
+        return true
+    }
+
+    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+                           h: UnsafeMutablePointer<Float>, ldh: Int) -> Bool {
+        guard hasAVX2FMA else { return false }
+        lstmkit_lstm_gates(rows, hidden, gates, c, h, ldh)
+        return true
+    }
 
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                          c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool, portable: Bool) {

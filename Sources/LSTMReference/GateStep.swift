@@ -35,6 +35,7 @@ enum GateStep {
                                      c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, ldh: Int,
                                      spec: GateSpec, peepholes: Peepholes<T>?, scratch: UnsafeMutablePointer<T>) {
         if spec.isPyTorchDefault && peepholes == nil {
+            if T.fusedGates(rows: rows, hidden: H, gates: gates, c: c, h: h, ldh: ldh) { return }
             for r in 0..<rows {
                 fused(hidden: H, gates: gates + r * 4 * H, c: c + r * H, h: h + r * ldh)
             }

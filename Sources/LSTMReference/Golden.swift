@@ -80,11 +80,12 @@ public struct Golden: Sendable {
     }
 
     /// Runs `module` on this golden's inputs and returns `output`, `h_n`, `c_n` in the golden's layouts.
-    public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil) throws(FormatError) -> LSTMOutputs {
+    public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil,
+                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         switch family {
         case .pytorch:
             return try LSTMForward.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                                       precision: precision, sequenceLengths: sequenceLengths, threads: threads)
+                                       precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
         case .onnxNode:
             let cfg = module.config
             guard cfg.numLayers == 1, cfg.projSize == 0 else {
@@ -96,7 +97,7 @@ public struct Golden: Sendable {
             let layout = ONNXNodeLayout(batchMajor: batchFirst)
             let out = try LSTMForward.run(module: module, input: input, h0: try h0.map(layout.stateToPyTorch),
                                           c0: try c0.map(layout.stateToPyTorch), batchFirst: batchFirst,
-                                          precision: precision, sequenceLengths: sequenceLengths, threads: threads)
+                                          precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
             return LSTMOutputs(output: try layout.outputFromPyTorch(out.output, directions: cfg.numDirections),
                                hN: try layout.stateFromPyTorch(out.hN), cN: try layout.stateFromPyTorch(out.cN),
                                batchFirst: batchFirst)
@@ -105,9 +106,9 @@ public struct Golden: Sendable {
 
     /// Runs `module` and compares `output`, `h_n`, `c_n` with the golden (`tolerance` nil = ``defaultTolerance(moduleDType:)``).
     public func verify(module: LSTMModule, tolerance: Tolerance? = nil, precision: Precision = .float32,
-                       threads: Int? = nil) throws(FormatError) -> [ToleranceComparison] {
+                       threads: Int? = nil, limits: Limits = .default) throws(FormatError) -> [ToleranceComparison] {
         let tol = tolerance ?? defaultTolerance(moduleDType: module.config.dtype)
-        let actual = try run(module: module, precision: precision, threads: threads)
+        let actual = try run(module: module, precision: precision, threads: threads, limits: limits)
         return [ToleranceComparison(name: "output", actual: actual.output, expected: output, tolerance: tol),
                 ToleranceComparison(name: "h_n", actual: actual.hN, expected: hN, tolerance: tol),
                 ToleranceComparison(name: "c_n", actual: actual.cN, expected: cN, tolerance: tol)]

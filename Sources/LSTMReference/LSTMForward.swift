@@ -9,7 +9,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case float64
 }
 
-/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:)`` returns,
+/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:limits:)`` returns,
 /// in `nn.LSTM`'s layouts (S steps, N batch, D directions, L layers, H hidden, R = proj_size or H):
 ///
 /// | tensor | shape | unbatched input (S, I) |
@@ -66,23 +66,27 @@ public enum LSTMForward {
     ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = the module's
     ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
+    ///   - limits: `forwardPassBytes` caps the working memory, checked before anything is allocated.
     /// - Throws: ``FormatError`` naming the tensor (`input`, `h0`, `c0`, a weight) whose shape does
     ///   not fit the module, or an ONNX feature that cannot be evaluated.
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
                            batchFirst: Bool = false, precision: Precision = .float32,
-                           sequenceLengths: [Int]? = nil, threads: Int? = nil) throws(FormatError) -> LSTMOutputs {
+                           sequenceLengths: [Int]? = nil, threads: Int? = nil,
+                           limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         switch precision {
         case .float32:
             return try run(Float.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads)
+                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
         case .float64:
             return try run(Double.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads)
+                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
         }
     }
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
-                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?) throws(FormatError) -> LSTMOutputs {
+                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
+                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 21,
+                                   limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
         guard input.dtype.isFloatingPoint else {
@@ -112,7 +116,11 @@ public enum LSTMForward {
                 throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")
             }
         }
-        let pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: chunkRows,
+                               chunked: sequenceLengths == nil, limit: limits.forwardPassBytes)
+        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        pass.chunkRows = chunkRows
+        pass.parallelMinWork = parallelMinWork
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },
@@ -122,6 +130,25 @@ public enum LSTMForward {
         let yShape = unbatched ? [S, D * R] : (first ? [N, S, D * R] : [S, N, D * R])
         return LSTMOutputs(output: try T.tensor(y, shape: yShape), hN: try T.tensor(result.hN, shape: hShape),
                            cN: try T.tensor(result.cN, shape: cShape), batchFirst: first)
+    }
+
+    /// Throws before any allocation when the pass would need more than `limit` bytes: two layer
+    /// outputs (S·N·D·R), the input copy, the projected gates of one time chunk (D·chunk·N·4H), the
+    /// final states and the packed weights. Overflow counts as over the limit.
+    static func checkWorkingMemory<T>(_: T.Type, config c: LSTMConfig, steps S: Int, batch N: Int, chunkRows: Int,
+                                      chunked: Bool, limit: Int) throws(FormatError) {
+        let D = c.numDirections, H = c.hiddenSize, R = c.outputSize, L = c.numLayers
+        let chunk = chunked ? Swift.max(1, Swift.min(S, chunkRows / Swift.max(N, 1))) : S
+        func sum(_ xs: [Int?]) -> Int? { xs.reduce(Optional(0)) { a, x in a.flatMap { a in x.flatMap { Checked.add(a, $0) } } } }
+        let widest = sum([Checked.mul(D, R), Optional(c.inputSize)]).map { Swift.max($0, c.inputSize) }
+        let weights = sum([Checked.product([L, D, 4, H]).flatMap { rows in
+                               sum([widest, Optional(R), Optional(16)]).flatMap { Checked.mul(rows, $0) } },
+                           Checked.product([L, D, R, H])])
+        let total = sum([Checked.product([2, S, N, D, R]), Checked.product([S, N, c.inputSize]),
+                         Checked.product([D, chunk, N, 4, H]), Checked.product([4, L, D, N, Swift.max(R, H)]), weights])
+        guard let elements = total, let bytes = Checked.mul(elements, MemoryLayout<T>.size), bytes <= limit else {
+            throw FormatError(.limitExceeded, "the forward pass for \(S) steps × batch \(N) of this LSTM needs more than the \(limit >> 20) MiB working-memory limit", entry: "input")
+        }
     }
 
     /// (S, N, inner) ↔ (N, S, inner).

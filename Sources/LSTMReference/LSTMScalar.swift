@@ -28,6 +28,14 @@ protocol LSTMScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     /// `portable` forces the Swift kernels over CPU-specific ones (for tests).
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>,
                          c: UnsafeMutablePointer<Self>, ldc: Int, add: Bool, portable: Bool)
+    /// Runs the whole `C [+]= A · Wᵀ` in a CPU-specific library routine when there is one for this
+    /// type and CPU (returns true), else does nothing and returns false.
+    static func wholeGEMM(m: Int, a: UnsafePointer<Self>, lda: Int, b: PackedMatrix<Self>,
+                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool) -> Bool
+    /// The default gate pass (sigmoid, tanh, tanh; see ``GateStep``) in a CPU-specific routine when
+    /// there is one (returns true), else nothing (returns false).
+    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Self>, c: UnsafeMutablePointer<Self>,
+                           h: UnsafeMutablePointer<Self>, ldh: Int) -> Bool
     /// A tensor of this dtype holding `values`.
     static func tensor(_ values: [Self], shape: [Int]) throws(FormatError) -> Tensor
 }

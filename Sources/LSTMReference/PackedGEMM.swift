@@ -53,6 +53,7 @@ enum GEMM {
                                         portable: Bool = false) {
         let n = b.n, k = b.k, nr = PackedMatrix<T>.panelWidth
         if m == 0 || n == 0 { return }
+        if !portable && T.wholeGEMM(m: m, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate) { return }
         if k == 0 {
             if !accumulate { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
             return

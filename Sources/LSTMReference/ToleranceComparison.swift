@@ -35,24 +35,85 @@ public struct ToleranceComparison: Sendable, Equatable {
     /// Compares `actual` with `expected`, both row-major with the given shapes.
     public init<A: Collection, E: Collection>(name: String, actual: A, actualShape: [Int],
                                               expected: E, expectedShape: [Int], tolerance: Tolerance)
-    where A.Element: BinaryFloatingPoint, E.Element: BinaryFloatingPoint, A.Index == Int, E.Index == Int {
-        self.name = name
-        self.expectedShape = expectedShape
-        self.actualShape = actualShape
-        self.tolerance = tolerance
+    where A.Element: BinaryFloatingPoint, E.Element: BinaryFloatingPoint {
         guard actualShape == expectedShape, actual.count == expected.count else {
-            count = 0
-            maxAbsError = .infinity
-            maxRelError = .infinity
-            worstIndex = []
-            mismatches = Swift.max(actual.count, expected.count, 1)
+            self.init(name: name, shapeMismatch: actualShape, expectedShape, counts: actual.count, expected.count, tolerance)
             return
         }
-        var maxAbs = 0.0, maxRel = 0.0, worstExcess = -Double.infinity, worst = -1, bad = 0
-        var i = 0
-        var ai = actual.startIndex, ei = expected.startIndex
-        while ai != actual.endIndex {
-            let a = Double(actual[ai]), b = Double(expected[ei])
+        var acc = Accumulator(tolerance: tolerance)
+        for (a, b) in zip(actual, expected) { acc.add(Double(a), Double(b)) }
+        self.init(name: name, shape: expectedShape, acc)
+    }
+
+    /// Compares two tensors of any float dtype, element by element in Double. Large tensors are read
+    /// in slices, so memory stays bounded whatever their size.
+    public init(name: String, actual: Tensor, expected: Tensor, tolerance: Tolerance) {
+        self.init(name: name, actual: actual, expected: expected, tolerance: tolerance, sliceElements: 1 << 20)
+    }
+
+    init(name: String, actual: Tensor, expected: Tensor, tolerance: Tolerance, sliceElements: Int) {
+        guard actual.shape == expected.shape else {
+            self.init(name: name, shapeMismatch: actual.shape, expected.shape, counts: actual.elementCount,
+                      expected.elementCount, tolerance)
+            return
+        }
+        let a = actual.contiguous(), e = expected.contiguous()
+        let n = e.elementCount, slice = Swift.max(1, sliceElements)
+        var acc = Accumulator(tolerance: tolerance)
+        var start = 0
+        while start < n {
+            let len = Swift.min(slice, n - start)
+            let av = ToleranceComparison.slice(a, start, len)?.doubles() ?? []
+            let ev = ToleranceComparison.slice(e, start, len)?.doubles() ?? []
+            for i in 0..<Swift.min(av.count, ev.count) { acc.add(av[i], ev[i]) }
+            start += len
+        }
+        self.init(name: name, shape: expected.shape, acc)
+    }
+
+    /// Elements `start ..< start + count` of a contiguous tensor, as a 1-d view.
+    private static func slice(_ t: Tensor, _ start: Int, _ count: Int) -> Tensor? {
+        try? Tensor(dtype: t.dtype, shape: [count], byteOrder: t.byteOrder, storage: t.storage,
+                    byteOffset: t.byteOffset + start * t.dtype.itemSize)
+    }
+
+    private init(name: String, shapeMismatch actual: [Int], _ expected: [Int], counts a: Int, _ b: Int, _ tolerance: Tolerance) {
+        self.name = name
+        expectedShape = expected
+        actualShape = actual
+        self.tolerance = tolerance
+        count = 0
+        maxAbsError = .infinity
+        maxRelError = .infinity
+        worstIndex = []
+        mismatches = Swift.max(a, b, 1)
+    }
+
+    private init(name: String, shape: [Int], _ acc: Accumulator) {
+        self.name = name
+        expectedShape = shape
+        actualShape = shape
+        tolerance = acc.tolerance
+        count = acc.count
+        maxAbsError = acc.maxAbs
+        maxRelError = acc.maxRel
+        mismatches = acc.mismatches
+        worstIndex = acc.worst >= 0 ? ToleranceComparison.multiIndex(acc.worst, shape: shape) : []
+        worstExpected = acc.worst >= 0 ? acc.worstExpected : nil
+        worstActual = acc.worst >= 0 ? acc.worstActual : nil
+    }
+
+    /// Running statistics over element pairs (a, b), in order.
+    struct Accumulator {
+        let tolerance: Tolerance
+        var count = 0, mismatches = 0, worst = -1
+        var maxAbs = 0.0, maxRel = 0.0, worstExcess = -Double.infinity
+        var worstActual = 0.0, worstExpected = 0.0
+
+        init(tolerance: Tolerance) { self.tolerance = tolerance }
+
+        @inline(__always)
+        mutating func add(_ a: Double, _ b: Double) {
             let ok = tolerance.accepts(a, expected: b)
             let abs: Double, rel: Double, excess: Double
             if a.isNaN || b.isNaN || a.isInfinite || b.isInfinite {
@@ -64,34 +125,17 @@ public struct ToleranceComparison: Sendable, Equatable {
                 rel = abs == 0 ? 0 : (b == 0 ? .infinity : abs / Swift.abs(b))
                 excess = abs - tolerance.allowance(expected: b)
             }
-            if !ok { bad += 1 }
+            if !ok { mismatches += 1 }
             maxAbs = Swift.max(maxAbs, abs)
             maxRel = Swift.max(maxRel, rel)
             if excess > worstExcess || worst < 0 {
                 worstExcess = excess
-                worst = i
+                worst = count
+                worstActual = a
+                worstExpected = b
             }
-            i += 1
-            ai = actual.index(after: ai)
-            ei = expected.index(after: ei)
+            count += 1
         }
-        count = i
-        maxAbsError = maxAbs
-        maxRelError = maxRel
-        mismatches = bad
-        if worst >= 0 {
-            worstIndex = ToleranceComparison.multiIndex(worst, shape: expectedShape)
-            worstExpected = Double(expected[expected.index(expected.startIndex, offsetBy: worst)])
-            worstActual = Double(actual[actual.index(actual.startIndex, offsetBy: worst)])
-        } else {
-            worstIndex = []
-        }
-    }
-
-    /// Compares two tensors of any float dtype (values read as Double).
-    public init(name: String, actual: Tensor, expected: Tensor, tolerance: Tolerance) {
-        self.init(name: name, actual: actual.doubles(), actualShape: actual.shape,
-                  expected: expected.doubles(), expectedShape: expected.shape, tolerance: tolerance)
     }
 
     /// Row-major flat index → multi-dimensional index.

@@ -131,19 +131,22 @@ public enum Conversion {
             progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
             defer { progress?.finished() }
             var notes = file.notes + plan.notes
+            if request.compress, format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
+            var data: OutputFile?
             switch format {
             case .onnx:
                 guard let module = plan.onnxModule else {
                     throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
                 }
-                let data = try writeONNX(module, to: output, request: request)
-                try data?.commit()
+                data = try writeONNX(module, to: output, request: request)
             default:
                 let options = TensorFileWriter.Options(compress: request.compress,
                                                        archiveName: TensorFileWriter.archiveName(for: request.output))
                 notes += try TensorFileWriter.write(plan.entries, metadata: plan.metadata, format: format,
                                                     to: output, options: options)
             }
+            try file.finishChecksums()
+            try data?.commit()
             let size = output.position
             try output.commit()
             return ConversionReport(input: request.input, inputFormat: file.format, output: request.output,
@@ -159,9 +162,13 @@ public enum Conversion {
         }
     }
 
-    /// The input through the shared reader (format recognised by content).
+    /// The input through the shared reader (format recognised by content). Tensor checksums run in
+    /// the background while the output is written; ``run(_:progress:)`` waits for them before it
+    /// commits, so a damaged input still leaves nothing behind.
     static func readInput(_ path: String, limits: Limits = .default) throws(FormatError) -> TensorFile {
-        try TensorFileIO.read(path: path, limits: limits)
+        var limits = limits
+        limits.tensorChecksumsInBackground = true
+        return try TensorFileIO.read(path: path, limits: limits)
     }
 
     /// Writes `module` as a runnable ONNX graph; returns the external data file, when one was

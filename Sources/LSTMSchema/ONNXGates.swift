@@ -33,6 +33,31 @@ enum ONNXGates {
         return try Tensor(dtype: c.dtype, shape: shape, storage: storage)
     }
 
+    /// ``reorder(_:start:blockElements:perm:shape:)`` of each source (4 blocks from element 0),
+    /// concatenated into one new tensor of `shape` without intermediate copies; each source's mapped
+    /// pages are released once copied (exporting a large checkpoint keeps one copy resident).
+    static func reorderedConcatenation(_ sources: [Tensor], blockElements: Int, perm: [Int], shape: [Int]) throws(FormatError) -> Tensor {
+        let dtype = sources.first?.dtype ?? .float32
+        guard sources.allSatisfy({ $0.dtype == dtype && $0.elementCount == 4 * blockElements }), blockElements >= 0 else {
+            throw FormatError(.corrupt, "gate blocks of 4×\(blockElements) elements do not fit the tensors to concatenate")
+        }
+        let block = blockElements * dtype.itemSize
+        let storage = TensorStorage(count: sources.count * 4 * block) { dst in
+            guard block > 0 else { return }
+            for (j, t) in sources.enumerated() {
+                let c = t.contiguous()
+                guard let src = c.contiguousBytes else { continue }
+                for k in 0..<4 {
+                    let from = perm[k] * block, to = (4 * j + k) * block
+                    UnsafeMutableRawBufferPointer(rebasing: dst[to..<(to + block)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[from..<(from + block)]))
+                }
+                c.storage.releasePages(c.byteOffset..<(c.byteOffset + src.count))
+            }
+        }
+        return try Tensor(dtype: dtype, shape: shape, storage: storage)
+    }
+
     /// `count` elements of `t` starting at element `start` (row-major), as a new tensor of `shape`.
     static func slice(_ t: Tensor, start: Int, count: Int, shape: [Int]) throws(FormatError) -> Tensor {
         guard start >= 0, count >= 0, start + count <= t.elementCount else {

@@ -204,12 +204,10 @@ public enum ONNXLSTMExport {
         var hs: [String] = [], cs: [String] = []
         for k in 0..<layers {
             let dirs = m.layers[k]
-            let w = try ONNXGates.concatenate(try dirs.map { dw throws(FormatError) in
-                try ONNXGates.reorder(dw.weightIH, start: 0, blockElements: h * c.layerInputSize(k), perm: ONNXGates.toONNX, shape: [4 * h, c.layerInputSize(k)])
-            }, shape: [d, 4 * h, c.layerInputSize(k)])
-            let r = try ONNXGates.concatenate(try dirs.map { dw throws(FormatError) in
-                try ONNXGates.reorder(dw.weightHH, start: 0, blockElements: h * h, perm: ONNXGates.toONNX, shape: [4 * h, h])
-            }, shape: [d, 4 * h, h])
+            let w = try ONNXGates.reorderedConcatenation(dirs.map(\.weightIH), blockElements: h * c.layerInputSize(k),
+                                                         perm: ONNXGates.toONNX, shape: [d, 4 * h, c.layerInputSize(k)])
+            let r = try ONNXGates.reorderedConcatenation(dirs.map(\.weightHH), blockElements: h * h,
+                                                         perm: ONNXGates.toONNX, shape: [d, 4 * h, h])
             var lstmInputs = [x, b.initializer("rnn.l\(k).W", w), b.initializer("rnn.l\(k).R", r)]
             if c.bias {
                 var parts: [Tensor] = []

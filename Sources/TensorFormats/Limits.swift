@@ -23,6 +23,7 @@
 /// | `protobufBytes` | 2 GiB | ONNX files over protobuf's own message limit | "the model is N bytes, over the protobuf limit of …" |
 /// | `protobufDepth` | 64 levels | recursion in nested protobuf messages | "protobuf messages nested deeper than 64 levels" |
 /// | `onnxDecodedBytes` | 3 GiB | memory libprotobuf-c would allocate (repeated fields, copied bytes) | "decoding the protobuf would take more than … bytes of memory" |
+/// | `forwardPassBytes` | 16 GiB | working memory of the reference forward pass (`run`, `verify`, `compare --numeric`) sized by the input and the model | "the forward pass for S steps × batch N of this LSTM needs more than the … MiB working-memory limit" |
 ///
 /// Checks that need no number, applied by every reader: element counts, byte sizes and stride
 /// extents are overflow-checked products ("element count of shape … overflows"); every tensor lies
@@ -66,12 +67,21 @@ public struct Limits: Sendable {
     public var protobufDepth = 64
     /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
     public var onnxDecodedBytes = 3 << 30
+    /// Most working memory the reference forward pass may allocate (layer outputs, projected gates,
+    /// states), from the input's and the model's sizes.
+    public var forwardPassBytes = 16 << 30
 
     /// Not a cap: whether the CRC-32 of STORED PyTorch storage records is checked when a checkpoint is
     /// opened. Checking reads every tensor byte (torch itself never checks). Commands that only need
     /// metadata (`inspect`, `validate`) turn it off; everything that reads tensor data keeps it on.
     /// npz members and PyTorch metadata records are always checked.
     public var verifyTensorChecksums = true
+
+    /// Not a cap: with ``verifyTensorChecksums``, check the CRC-32 of STORED tensor records (PyTorch
+    /// storages, npz arrays) on a background thread instead of while opening, so the bytes can be used
+    /// at once. The data is unchecked until ``TensorFile/finishChecksums()`` returns; only callers
+    /// that call it before trusting the data may turn this on (`convert`, before committing).
+    public var tensorChecksumsInBackground = false
 
     /// These limits with tensor checksums off: for reading metadata only.
     public var metadataOnly: Limits {

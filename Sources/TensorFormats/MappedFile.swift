@@ -16,12 +16,16 @@ public final class MappedFile: @unchecked Sendable {
     private let length: Int
 
     private let ownsCopy: Bool
+    /// The open file behind the mapping (−1 for in-memory copies), kept for in-kernel copies
+    /// (``OutputFile/write(_:range:each:)``).
+    let descriptor: Int32
 
     /// An in-memory copy of `bytes` standing in for a file called `path` (tests and fuzzing).
     public init(copying source: UnsafeRawBufferPointer, path: String) {
         self.path = path
         length = source.count
         ownsCopy = true
+        descriptor = -1
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
         if source.count > 0 { buffer.copyMemory(from: source) }
         base = buffer.baseAddress
@@ -35,25 +39,32 @@ public final class MappedFile: @unchecked Sendable {
         guard fd >= 0 else {
             throw FormatError(.unreadable, "cannot open: \(String(cString: strerror(errno)))", file: path)
         }
-        defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            throw FormatError(.unreadable, "cannot stat: \(String(cString: strerror(errno)))", file: path)
+            let e = errno
+            close(fd)
+            throw FormatError(.unreadable, "cannot stat: \(String(cString: strerror(e)))", file: path)
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw FormatError(.unreadable, "not a regular file", file: path)
         }
         let size = Int(st.st_size)
         length = size
         if size == 0 {
+            close(fd)
+            descriptor = -1
             base = nil
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else {
-            throw FormatError(.unreadable, "cannot map: \(String(cString: strerror(errno)))", file: path)
+            let e = errno
+            close(fd)
+            throw FormatError(.unreadable, "cannot map: \(String(cString: strerror(e)))", file: path)
         }
+        descriptor = fd
         base = p
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
@@ -70,6 +81,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        if descriptor >= 0 { close(descriptor) }
         guard let base else { return }
         if ownsCopy { base.deallocate() } else { munmap(base, length) }
     }

@@ -36,7 +36,7 @@ public enum NpyReader {
             if !bytes.prefix(6).elementsEqual(magic.prefix(bytes.count)) {
                 throw FormatError(.corrupt, "not an npy stream (no \\x93NUMPY magic)", offset: 0)
             }
-            throw FormatError(.truncated, "npy stream ends inside its \(bytes.count < 6 ? "magic" : "preamble") (\(bytes.count) bytes)", offset: bytes.count)
+            throw FormatError(.truncated, "truncated npy stream: it ends inside its \(bytes.count < 6 ? "magic" : "preamble") (\(bytes.count) bytes)", offset: bytes.count)
         }
         guard bytes.prefix(6).elementsEqual(magic) else {
             throw FormatError(.corrupt, "not an npy stream (no \\x93NUMPY magic)", offset: 0)
@@ -47,7 +47,7 @@ public enum NpyReader {
         }
         let headerStart = major == 1 ? 10 : 12
         guard bytes.count >= headerStart else {
-            throw FormatError(.truncated, "npy stream ends inside its preamble", offset: bytes.count)
+            throw FormatError(.truncated, "truncated npy stream: it ends inside its preamble", offset: bytes.count)
         }
         let headerLength = major == 1 ? Int(bytes.le16(8)) : Int(bytes.le32(8))
         guard headerLength <= limits.npyHeaderBytes else {
@@ -55,7 +55,7 @@ public enum NpyReader {
         }
         let dataOffset = headerStart + headerLength
         guard dataOffset <= bytes.count else {
-            throw FormatError(.truncated, "npy header of \(headerLength) bytes runs past the end of the data (\(bytes.count) bytes)", offset: bytes.count)
+            throw FormatError(.truncated, "truncated npy: the header of \(headerLength) bytes runs past the end of the data (\(bytes.count) bytes)", offset: bytes.count)
         }
 
         var parser = PyLiteralParser(bytes: Array(bytes[headerStart..<dataOffset]), latin1: major < 3, allowLongSuffix: major < 3)

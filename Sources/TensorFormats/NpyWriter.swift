@@ -48,6 +48,17 @@ public enum NpyWriter {
         return try withExtendedLifetime(c) { () throws(FormatError) -> R in try body(header, payload) }
     }
 
+    /// Like ``withParts(of:_:)`` with the payload as a ZIP part: streamed from the tensor's storage
+    /// (mapped input pages released as they are written), with the storage's checked CRC-32 when the
+    /// payload is the whole storage.
+    public static func withZipParts<R>(of tensor: Tensor, _ body: ([UInt8], ZipWriter.Part) throws(FormatError) -> R) throws(FormatError) -> R {
+        let header = header(dtype: tensor.dtype, shape: tensor.shape)
+        let c = tensor.contiguous()
+        let part = c.contiguousBytes.map { ZipWriter.Part(c.storage, range: c.byteOffset..<(c.byteOffset + $0.count)) }
+            ?? ZipWriter.Part(UnsafeRawBufferPointer(start: nil, count: 0))
+        return try withExtendedLifetime(c) { () throws(FormatError) -> R in try body(header, part) }
+    }
+
     /// Writes `tensor` as a complete `.npy` stream to `output` (which the caller commits).
     public static func write(_ tensor: Tensor, to output: OutputFile) throws(FormatError) {
         try withParts(of: tensor) { (header, payload) throws(FormatError) in

@@ -20,7 +20,7 @@ public enum NpzReader {
             }
             let name = String(entry.name.dropLast(4))
             do {
-                let storage = try archive.data(of: entry)
+                let storage = try archive.data(of: entry, tensor: true)
                 let base = entry.method == .stored ? entry.dataOffset : 0
                 let (tensor, header) = try NpyReader.tensor(in: storage, limits: archive.limits, baseOffset: base)
                 result.tensors.append(NamedTensor(name: name, tensor: tensor))
@@ -29,6 +29,7 @@ public enum NpzReader {
                 throw error.inEntry(entry.name).inFile(archive.path)
             }
         }
+        result.checksums = archive.backgroundChecksums
         return result
     }
 }

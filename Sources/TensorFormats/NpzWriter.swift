@@ -15,10 +15,10 @@ public enum NpzWriter {
         }
         let zip = ZipWriter(output: output, alignment: compress ? 0 : alignment)
         for t in tensors {
-            try NpyWriter.withParts(of: t.tensor) { (header, payload) throws(FormatError) in
+            try NpyWriter.withZipParts(of: t.tensor) { (header, payload) throws(FormatError) in
                 let added = header.withUnsafeBytes { h in
                     Result { () throws(FormatError) in
-                        try zip.add(name: t.name + ".npy", parts: [h, payload], method: compress ? .deflated : .stored)
+                        try zip.add(name: t.name + ".npy", parts: [ZipWriter.Part(h), payload], method: compress ? .deflated : .stored)
                     }
                 }
                 try added.get()

@@ -1,3 +1,4 @@
+import CTensorIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,18 +29,21 @@ public final class OutputFile {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).lstmkit-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        // The name buffer is registered before mkstemp fills it in, so a signal at any moment finds it.
+        let (slot, name) = OutputFile.register("\(dir.isEmpty ? "/" : dir)/.\(base).lstmkit-XXXXXX")
+        let fd = mkstemp(name)
         guard fd >= 0 else {
-            throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))", file: path)
+            let reason = String(cString: strerror(errno))
+            OutputFile.unregister(slot)
+            throw FormatError(.unreadable, "cannot create a temporary file in \(dir): \(reason)", file: path)
         }
+        self.slot = slot
         self.fd = fd
         // mkstemp creates 0600; give the output the mode a plain create would (0666 & ~umask).
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
-        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        OutputFile.register(temporaryPath)
+        temporaryPath = String(cString: name)
         buffer.reserveCapacity(bufferLimit)
     }
 
@@ -66,6 +70,80 @@ public final class OutputFile {
         position += bytes.count
     }
 
+    /// Bytes handed to one `write(2)` by ``write(_:each:)``.
+    public static let streamChunk = 4 << 20
+
+    /// Writes `bytes` in pieces of ``streamChunk`` bytes, calling `done` with each piece's range in
+    /// `bytes` once it is written (so that a caller can release the mapped input pages behind it).
+    public func write(_ bytes: UnsafeRawBufferPointer, each done: (Range<Int>) -> Void) throws(FormatError) {
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + OutputFile.streamChunk, bytes.count)
+            try write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            done(start..<end)
+            start = end
+        }
+    }
+
+    /// Writes `range` of `storage`'s bytes. When they are a view of a mapped file they are copied
+    /// file to file inside the kernel (`copy_file_range`, as `cp` does), so their pages never enter
+    /// this process; otherwise, or where the kernel cannot, they are written from memory with the
+    /// mapped pages released behind. `done` gets each written range (relative to `range`).
+    public func write(_ storage: TensorStorage, range: Range<Int>, each done: (Range<Int>) -> Void = { _ in }) throws(FormatError) {
+        var at = 0
+        if let source = storage.mappedSource, source.file.descriptor >= 0, !range.isEmpty {
+            try flush()
+            var from = Int64(source.offset + range.lowerBound)
+            while at < range.count {
+                let want = min(OutputFile.copyChunk, range.count - at)
+                let n = lstmkit_copy_file_range(source.file.descriptor, &from, fd, want)
+                if n == -Int(EINTR) { continue }
+                guard n > 0 else { break }  // not supported here (or the source shrank): write from memory
+                done(at..<(at + n))
+                at += n
+                position += n
+                fileBytes += n
+                startWriteback()
+            }
+        }
+        guard at < range.count else { return }
+        let rest = (range.lowerBound + at)..<range.upperBound
+        try write(UnsafeRawBufferPointer(rebasing: storage.bytes[rest])) { r in
+            storage.releasePages((rest.lowerBound + r.lowerBound)..<(rest.lowerBound + r.upperBound))
+            done((at + r.lowerBound)..<(at + r.upperBound))
+        }
+    }
+
+    /// Bytes per `copy_file_range` call (progress is reported between calls).
+    static let copyChunk = 64 << 20
+
+    /// Overwrites `bytes.count` already written bytes at `offset` (a field whose value is known only
+    /// after what follows it, such as a ZIP local header's CRC-32). `position` does not change.
+    public func patch(_ bytes: [UInt8], at offset: Int) throws(FormatError) {
+        guard offset >= 0, offset + bytes.count <= position else {
+            throw FormatError(.unreadable, "cannot patch bytes \(offset)..<\(offset + bytes.count): only \(position) written", file: path)
+        }
+        let flushed = position - buffer.count
+        for (i, b) in bytes.enumerated() where offset + i >= flushed { buffer[offset + i - flushed] = b }
+        let direct = max(0, min(bytes.count, flushed - offset))
+        guard direct > 0 else { return }
+        let failed = bytes.withUnsafeBytes { raw -> Int32? in
+            var done = 0
+            while done < direct {
+                let n = pwrite(fd, raw.baseAddress! + done, direct - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                done += n
+            }
+            return nil
+        }
+        if let failed {
+            throw FormatError(.unreadable, "cannot write: \(String(cString: strerror(failed)))", file: path)
+        }
+    }
+
     /// Writes `count` zero bytes (padding).
     public func writeZeros(_ count: Int) throws(FormatError) {
         try write([UInt8](repeating: 0, count: count))
@@ -89,6 +167,21 @@ public final class OutputFile {
             }
             done += n
         }
+        fileBytes += bytes.count
+        startWriteback()
+    }
+
+    /// Bytes handed to the kernel so far (`position` minus what is still buffered).
+    private var fileBytes = 0
+    /// Bytes before this offset have been sent to disk (asynchronously).
+    private var writebackStart = 0
+    /// Writeback is started every this many bytes, so that ``commit()``'s fsync overlaps the copy.
+    static let writebackChunk = 32 << 20
+
+    private func startWriteback() {
+        guard fileBytes - writebackStart >= OutputFile.writebackChunk else { return }
+        _ = lstmkit_start_writeback(fd, Int64(writebackStart), Int64(fileBytes - writebackStart))
+        writebackStart = fileBytes
     }
 
     /// Flushes, syncs and renames the temporary file over `path`.
@@ -103,40 +196,62 @@ public final class OutputFile {
             throw FormatError(.unreadable, "cannot rename the temporary file: \(String(cString: strerror(errno)))", file: path)
         }
         committed = true
-        OutputFile.unregister(temporaryPath)
+        OutputFile.unregister(slot)
     }
 
     deinit {
         if fd >= 0 { close(fd) }
         if !committed {
             unlink(temporaryPath)
-            OutputFile.unregister(temporaryPath)
+            OutputFile.unregister(slot)
         }
     }
 
     // MARK: - Temporary files to remove if the process is interrupted
 
-    nonisolated(unsafe) private static var pending: Set<String> = []
+    /// Registry slot of this output's temporary name.
+    private let slot: Int
+
+    /// Temporary names as C strings in a fixed table, so that a signal handler can walk it without
+    /// allocating or locking: a slot holds a pointer or nil, written with single stores; claiming and
+    /// releasing slots is serialised by `lock`, which the handler never takes.
+    private static let slotCount = 256
+    nonisolated(unsafe) private static let names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
+        table.initialize(repeating: nil, count: slotCount)
+        return table
+    }()
     nonisolated(unsafe) private static var lock = pthread_mutex_t()
-    nonisolated(unsafe) private static var lockReady = false
+    private static let lockReady: Bool = { pthread_mutex_init(&lock, nil); return true }()
 
-    private static func register(_ p: String) {
-        withLock { pending.insert(p) }
-    }
-
-    private static func unregister(_ p: String) {
-        withLock { _ = pending.remove(p) }
-    }
-
-    private static func withLock(_ body: () -> Void) {
-        if !lockReady { pthread_mutex_init(&lock, nil); lockReady = true }
+    /// Claims a slot holding a malloc'd copy of `template` (slot -1 when the table is full: such an
+    /// output is still removed on errors, only not by a signal handler).
+    private static func register(_ template: String) -> (slot: Int, name: UnsafeMutablePointer<CChar>) {
+        let name = strdup(template)!
+        _ = lockReady
         pthread_mutex_lock(&lock)
-        body()
-        pthread_mutex_unlock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        for i in 0..<slotCount where names[i] == nil {
+            names[i] = name
+            return (i, name)
+        }
+        return (-1, name)
     }
 
-    /// Removes every uncommitted temporary file (called from the CLI's SIGINT / SIGTERM handler).
+    private static func unregister(_ slot: Int) {
+        guard slot >= 0 else { return }
+        pthread_mutex_lock(&lock)
+        let name = names[slot]
+        names[slot] = nil
+        pthread_mutex_unlock(&lock)
+        free(name)
+    }
+
+    /// Removes every uncommitted temporary file. Async-signal-safe: called from the CLI's SIGINT /
+    /// SIGTERM / SIGHUP handlers.
     public static func removeAllTemporaryFiles() {
-        for p in pending { unlink(p) }
+        for i in 0..<slotCount {
+            if let name = names[i] { unlink(name) }
+        }
     }
 }

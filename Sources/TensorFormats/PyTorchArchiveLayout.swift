@@ -67,6 +67,6 @@ struct PyTorchArchiveLayout {
     /// STORED tensor record read with `Limits.verifyTensorChecksums` off (metadata-only commands).
     static func bytes(of entry: ZipEntry, in archive: ZipArchive, isTensorData: Bool = false) throws(FormatError) -> TensorStorage {
         let skip = isTensorData && entry.method == .stored && !archive.limits.verifyTensorChecksums
-        return try archive.data(of: entry, verifyCRC: entry.crc32 != 0 && !skip)
+        return try archive.data(of: entry, verifyCRC: entry.crc32 != 0 && !skip, tensor: isTensorData)
     }
 }

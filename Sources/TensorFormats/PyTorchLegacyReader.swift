@@ -67,7 +67,7 @@ public enum PyTorchLegacyReader {
                 throw FormatError(.corrupt, "the stream holds storage '\(key)', which the pickle never refers to, so its element size is unknown", entry: record, offset: position)
             }
             guard bytes.count - position >= 8 else {
-                throw FormatError(.truncated, "the file ends before the element count of storage '\(key)'", entry: record, offset: position)
+                throw FormatError(.truncated, "truncated: the file ends before the element count of storage '\(key)'", entry: record, offset: position)
             }
             let count = bytes.loadUnaligned(fromByteOffset: position, as: Int64.self).littleEndian
             guard count == Int64(storage.numel) else {

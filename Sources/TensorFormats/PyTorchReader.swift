@@ -100,6 +100,7 @@ public enum PyTorchReader {
                          byteOrder: byteOrder, into: &file)
         }
         file.notes = notes + file.notes
+        file.checksums = archive.backgroundChecksums
         return file
     }
 

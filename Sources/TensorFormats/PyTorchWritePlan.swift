@@ -15,6 +15,13 @@ struct PyTorchWritePlan {
         let bytes: UnsafeRawBufferPointer
         /// Keeps `bytes` valid.
         let owner: TensorStorage
+
+        /// Where `bytes` lie in `owner`.
+        var range: Range<Int> {
+            guard let base = owner.bytes.baseAddress, let start = bytes.baseAddress else { return 0..<0 }
+            let offset = start - base
+            return offset..<(offset + bytes.count)
+        }
     }
 
     private(set) var storages: [Storage] = []

@@ -28,8 +28,12 @@ public enum PyTorchWriter {
             var written: [(record: String, head: [UInt8], size: Int)] = []
 
             func add(_ record: String, _ data: UnsafeRawBufferPointer) throws(FormatError) {
-                try archive.add(name: archiveName + "/" + record, data: data)
-                written.append((record, Array(data.prefix(8)), data.count))
+                try add(record, ZipWriter.Part(data))
+            }
+            func add(_ record: String, _ part: ZipWriter.Part) throws(FormatError) {
+                let head = Array(part.bytes.prefix(8))
+                try archive.add(name: archiveName + "/" + record, parts: [part])
+                written.append((record, head, part.bytes.count))
             }
             func add(_ record: String, text: String) throws(FormatError) {
                 let bytes = Array(text.utf8)
@@ -43,7 +47,7 @@ public enum PyTorchWriter {
             try add(".storage_alignment", text: String(storageAlignment))
             try add("byteorder", text: "little")
             for storage in plan.storages {
-                try add("data/" + storage.key, storage.bytes)
+                try add("data/" + storage.key, ZipWriter.Part(storage.owner, range: storage.range))
             }
             try add("version", text: "3\n")
 

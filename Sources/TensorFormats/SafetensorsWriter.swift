@@ -6,8 +6,9 @@
 /// header padded with spaces to a multiple of 8 so every tensor is aligned to its element size.
 /// The same input gives the same bytes.
 ///
-/// Tensors are written in row-major little-endian order whatever their layout; mapped input pages
-/// are released as they are copied, so memory stays bounded by one chunk. The writer does not
+/// Tensors are written in row-major little-endian order whatever their layout; bytes of a mapped
+/// input are copied file to file in the kernel (or written with their pages released behind), so
+/// memory stays bounded by one chunk. The writer does not
 /// commit `output`; the caller does.
 public enum SafetensorsWriter {
     /// One tensor to write: its final dtype and shape, and how to get its elements when its turn
@@ -35,9 +36,6 @@ public enum SafetensorsWriter {
         }
     }
 
-    /// Bytes copied per write, after which mapped input pages are released.
-    static let chunkBytes = 8 << 20
-
     public static func write(_ tensors: [NamedTensor], metadata: [(key: String, value: String)],
                              to output: OutputFile, progress: ((Int) -> Void)? = nil) throws(FormatError) {
         try write(entries: tensors.map(Entry.init), metadata: metadata, to: output, progress: progress)
@@ -61,15 +59,10 @@ public enum SafetensorsWriter {
                 throw FormatError(.corrupt, "tensor changed from \(e.dtype.name) \(e.shape) to \(tensor.dtype.name) \(tensor.shape) while being written",
                                   file: output.path, entry: e.name)
             }
-            var start = 0
-            while start < bytes.count {
-                let end = min(start + chunkBytes, bytes.count)
-                try output.write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-                let base = tensor.byteOffset
-                tensor.storage.releasePages((base + start)..<(base + end))
-                done += end - start
+            let base = tensor.byteOffset
+            try output.write(tensor.storage, range: base..<(base + bytes.count)) { r in
+                done += r.count
                 progress?(done)
-                start = end
             }
             withExtendedLifetime(tensor) {}  // `bytes` points into it
             if let source = e.source { source.storage.releasePages(0..<source.storage.bytes.count) }

@@ -35,6 +35,8 @@ public struct TensorFile: Sendable {
     public var notes: [String]
     /// The decoded model, for ONNX files (set by ``ONNXModelFile/readTensors(file:limits:)``).
     public var onnx: ONNXModel?
+    /// Tensor checksums still running in the background (``Limits/tensorChecksumsInBackground``).
+    public var checksums: BackgroundChecksums?
 
     public init(path: String, format: FileFormat, tensors: [NamedTensor] = [],
                 metadata: [(key: String, value: String)] = [], notes: [String] = []) {
@@ -43,6 +45,12 @@ public struct TensorFile: Sendable {
         self.tensors = tensors
         self.metadata = metadata
         self.notes = notes
+    }
+
+    /// Waits for the tensor checksums running in the background, if any; throws the first
+    /// mismatch (naming the file and record). Returns at once when they were checked while reading.
+    public func finishChecksums() throws(FormatError) {
+        try checksums?.wait()
     }
 
     /// The tensor called `name`, if any.

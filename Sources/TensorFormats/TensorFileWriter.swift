@@ -98,14 +98,14 @@ public enum TensorFileWriter {
         var done = 0
         for e in entries {
             let tensor = try e.load()
-            try NpyWriter.withParts(of: tensor) { (header, payload) throws(FormatError) in
+            try NpyWriter.withZipParts(of: tensor) { (header, payload) throws(FormatError) in
                 let added = header.withUnsafeBytes { h in
                     Result { () throws(FormatError) in
-                        try zip.add(name: e.name + ".npy", parts: [h, payload], method: compress ? .deflated : .stored)
+                        try zip.add(name: e.name + ".npy", parts: [ZipWriter.Part(h), payload], method: compress ? .deflated : .stored)
                     }
                 }
                 try added.get()
-                done += payload.count
+                done += payload.bytes.count
             }
             release(tensor, e.source)
             progress?(done)

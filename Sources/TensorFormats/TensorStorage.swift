@@ -7,13 +7,21 @@ public final class TensorStorage: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     private let mapping: MappedFile?
     private let owned: UnsafeMutableRawBufferPointer?
+    /// The CRC-32 of ``bytes`` when a reader has checked it against the file (a ZIP member's), so
+    /// that writers copying these bytes whole need not compute it again; nil when unknown.
+    public private(set) var crc32: UInt32?
 
-    /// A zero-copy view of `range` in a mapped file. The caller has checked the range.
-    public init(mapped file: MappedFile, range: Range<Int>) {
+    /// A zero-copy view of `range` in a mapped file. The caller has checked the range; `crc32`, when
+    /// given, is the checked CRC-32 of those bytes.
+    public init(mapped file: MappedFile, range: Range<Int>, crc32: UInt32? = nil) {
         mapping = file
         owned = nil
         bytes = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        self.crc32 = crc32
     }
+
+    /// Records the checked CRC-32 of ``bytes`` (a reader that verified owned, inflated bytes).
+    func setCheckedCRC32(_ crc: UInt32) { crc32 = crc }
 
     /// A view of `range` inside another storage (shares its lifetime).
     public init(slicing parent: TensorStorage, range: Range<Int>) {
@@ -63,6 +71,12 @@ public final class TensorStorage: @unchecked Sendable {
         self.init(count: array.count) { dst in
             array.withUnsafeBytes { if $0.count > 0 { dst.copyMemory(from: $0) } }
         }
+    }
+
+    /// The mapped file and the file offset of ``bytes`` when they are a view of a mapped file.
+    var mappedSource: (file: MappedFile, offset: Int)? {
+        guard let mapping, let base = mapping.bytes.baseAddress, let start = bytes.baseAddress else { return nil }
+        return (mapping, start - base)
     }
 
     /// Whether the bytes live in a mapped file (zero-copy) rather than in owned memory.

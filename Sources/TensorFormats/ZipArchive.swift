@@ -31,12 +31,16 @@ public final class ZipArchive: Sendable {
     private let index: [String: Int]
     /// Bytes inflated so far from this archive (bounded by `limits.maxInflatedBytes`).
     private let inflated = Mutex(0)
+    /// Checks of tensor members queued by ``data(of:verifyCRC:tensor:)`` when
+    /// `limits.tensorChecksumsInBackground` is on.
+    public let backgroundChecksums: BackgroundChecksums?
 
     public var path: String { file.path }
 
     public init(file: MappedFile, limits: Limits = .default) throws(FormatError) {
         self.file = file
         self.limits = limits
+        backgroundChecksums = limits.tensorChecksumsInBackground && limits.verifyTensorChecksums ? BackgroundChecksums() : nil
         let bytes = file.bytes
         let size = bytes.count
         let path = file.path
@@ -247,7 +251,11 @@ public final class ZipArchive: Sendable {
     /// compressed size) and, with everything inflated from this archive so far, within
     /// `limits.maxInflatedBytes`. With `verifyCRC` the CRC-32 of the bytes is compared with the
     /// central directory's.
-    public func data(of entry: ZipEntry, verifyCRC: Bool = true) throws(FormatError) -> TensorStorage {
+    ///
+    /// With `tensor` (the member holds tensor data) and `limits.tensorChecksumsInBackground`, a
+    /// STORED member's CRC is checked later by ``backgroundChecksums``; its storage carries the
+    /// central directory's CRC meanwhile.
+    public func data(of entry: ZipEntry, verifyCRC: Bool = true, tensor: Bool = false) throws(FormatError) -> TensorStorage {
         guard let i = index[entry.name], entries[i] == entry else {
             throw FormatError(.corrupt, "member is not part of this archive", file: path, entry: entry.name)
         }
@@ -255,7 +263,18 @@ public final class ZipArchive: Sendable {
         let storage: TensorStorage
         switch entry.method {
         case .stored:
-            storage = TensorStorage(mapped: file, range: range)
+            guard verifyCRC else { return TensorStorage(mapped: file, range: range) }
+            if tensor, let checks = backgroundChecksums {
+                let file = self.file
+                checks.add { () -> FormatError? in
+                    let crc = ZipArchive.checksum(file, range)
+                    return crc == entry.crc32 ? nil : ZipArchive.crcMismatch(entry, found: crc, in: file.path)
+                }
+                return TensorStorage(mapped: file, range: range, crc32: entry.crc32)
+            }
+            let crc = ZipArchive.checksum(file, range)
+            guard crc == entry.crc32 else { throw ZipArchive.crcMismatch(entry, found: crc, in: path) }
+            return TensorStorage(mapped: file, range: range, crc32: crc)
         case .deflated:
             let usize = entry.uncompressedSize
             let ratioCap = Checked.mul(max(entry.compressedSize, 1), limits.maxInflateRatio) ?? Int.max
@@ -294,12 +313,32 @@ public final class ZipArchive: Sendable {
         }
         if verifyCRC {
             let crc = Zlib.crc32(storage.bytes)
-            guard crc == entry.crc32 else {
-                throw FormatError(.corrupt, "CRC-32 mismatch: the central directory says \(hex(entry.crc32)), the data has \(hex(crc))",
-                                  file: path, entry: entry.name, offset: range.lowerBound)
-            }
+            guard crc == entry.crc32 else { throw ZipArchive.crcMismatch(entry, found: crc, in: path) }
+            storage.setCheckedCRC32(crc)
         }
         return storage
+    }
+
+    /// Bytes checksummed between two page releases while checking a STORED member.
+    static let checksumChunk = 4 << 20
+
+    /// The CRC-32 of `range` of the mapped file, read in chunks whose pages are released once
+    /// summed, so checking a large member does not leave it resident.
+    private static func checksum(_ file: MappedFile, _ range: Range<Int>) -> UInt32 {
+        var crc: UInt32 = 0
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + ZipArchive.checksumChunk, range.upperBound)
+            crc = Zlib.crc32(UnsafeRawBufferPointer(rebasing: file.bytes[start..<end]), initial: crc)
+            file.release(start..<end)
+            start = end
+        }
+        return crc
+    }
+
+    private static func crcMismatch(_ entry: ZipEntry, found crc: UInt32, in path: String) -> FormatError {
+        FormatError(.corrupt, "CRC-32 mismatch: the central directory says \(hex(entry.crc32)), the data has \(hex(crc))",
+                    file: path, entry: entry.name, offset: entry.dataRange.lowerBound)
     }
 
     /// The payload range of the first extra field with `id` in `bytes[start..<end]`; stops at a

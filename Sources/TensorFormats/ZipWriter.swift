@@ -1,6 +1,8 @@
-/// Writes a ZIP archive sequentially to an ``OutputFile``: each member's CRC (and, for DEFLATED,
-/// its compressed bytes) is computed before its local header is written, so nothing is patched
-/// afterwards. The same members in the same order always give the same bytes (fixed DOS date).
+/// Writes a ZIP archive sequentially to an ``OutputFile``. STORED data is streamed from the
+/// caller's buffers (mapped input pages can be released behind it) and its CRC-32 is computed on
+/// the way unless the caller knows it; a standard-style local header whose CRC was not known up
+/// front gets it patched in after the data. DEFLATED members are compressed in memory first.
+/// The same members in the same order always give the same bytes (fixed DOS date).
 ///
 /// Styles:
 /// - ``Style/standard`` (CPython / NumPy-compatible): sizes and CRC in the local header, flags 0
@@ -66,9 +68,55 @@ public final class ZipWriter {
         try result.get()
     }
 
+    /// One piece of a member's data.
+    public struct Part {
+        public var bytes: UnsafeRawBufferPointer
+        /// The CRC-32 of `bytes` when already known (a reader checked it), so the writer does not
+        /// compute it again.
+        public var crc32: UInt32?
+        /// The storage `bytes` lie in, and where: lets the output copy mapped bytes in the kernel
+        /// and release mapped pages behind the copy.
+        var source: (storage: TensorStorage, range: Range<Int>)?
+
+        public init(_ bytes: UnsafeRawBufferPointer, crc32: UInt32? = nil) {
+            self.bytes = bytes
+            self.crc32 = crc32
+        }
+
+        /// `range` of `storage`, with the storage's checked CRC-32 when the range is all of it.
+        public init(_ storage: TensorStorage, range: Range<Int>) {
+            self.init(UnsafeRawBufferPointer(rebasing: storage.bytes[range]),
+                      crc32: range == 0..<storage.bytes.count ? storage.crc32 : nil)
+            source = (storage, range)
+        }
+
+        /// Writes the part to `output`, calling `done` with each written range of `bytes`.
+        func write(to output: OutputFile, each done: (Range<Int>) -> Void) throws(FormatError) {
+            if let (storage, range) = source {
+                if crc32 != nil {
+                    try output.write(storage, range: range, each: done)
+                } else {
+                    try output.write(bytes) { r in
+                        done(r)
+                        storage.releasePages((range.lowerBound + r.lowerBound)..<(range.lowerBound + r.upperBound))
+                    }
+                }
+            } else {
+                try output.write(bytes, each: done)
+            }
+        }
+    }
+
     /// Adds a member holding the concatenation of `parts` (e.g. an npy header and a tensor's bytes,
     /// without copying them together).
     public func add(name: String, parts: [UnsafeRawBufferPointer], method: ZipMethod = .stored) throws(FormatError) {
+        try add(name: name, parts: parts.map { Part($0) }, method: method)
+    }
+
+    /// Adds a member holding the concatenation of `parts`. STORED data is streamed: each part is
+    /// written in pieces (its CRC-32 computed on the way unless known), and a standard-style local
+    /// header whose CRC was not known up front is patched once the data is written.
+    public func add(name: String, parts: [Part], method: ZipMethod = .stored) throws(FormatError) {
         guard !finished else {
             throw FormatError(.unsupported, "cannot add a member after the archive is finished", file: output.path, entry: name)
         }
@@ -87,17 +135,28 @@ public final class ZipWriter {
         }
 
         var size = 0
-        var crc: UInt32 = 0
         for part in parts {
-            guard let s = Checked.add(size, part.count) else {
+            guard let s = Checked.add(size, part.bytes.count) else {
                 throw FormatError(.limitExceeded, "member size overflows", file: output.path, entry: name)
             }
             size = s
-            crc = Zlib.crc32(part, initial: crc)
+        }
+        // CRC known before the data only when every part's is known, or after summing (deflate).
+        var crc: UInt32 = 0
+        var crcKnown = true
+        for part in parts {
+            if let c = part.crc32 {
+                crc = Zlib.crc32Combine(crc, c, lengthOfB: part.bytes.count)
+            } else if method == .deflated || part.bytes.count <= 4096 {
+                crc = Zlib.crc32(part.bytes, initial: crc)
+            } else {
+                crcKnown = false
+                break
+            }
         }
         var compressed: [UInt8] = []
         if method == .deflated {
-            do { compressed = try Zlib.deflateRaw(parts) } catch { throw error.inFile(output.path).inEntry(name) }
+            do { compressed = try Zlib.deflateRaw(parts.map(\.bytes)) } catch { throw error.inFile(output.path).inEntry(name) }
         }
         let usize = UInt64(size)
         let csize = method == .deflated ? UInt64(compressed.count) : usize
@@ -176,8 +235,23 @@ public final class ZipWriter {
         try output.write(header.bytes)
         if method == .deflated {
             try output.write(compressed)
+        } else if crcKnown {
+            for part in parts { try part.write(to: output) { _ in } }
         } else {
-            for part in parts { try output.write(part) }
+            crc = 0
+            for part in parts {
+                let known = part.crc32
+                try part.write(to: output) { range in
+                    if known == nil { crc = Zlib.crc32(UnsafeRawBufferPointer(rebasing: part.bytes[range]), initial: crc) }
+                }
+                if let known { crc = Zlib.crc32Combine(crc, known, lengthOfB: part.bytes.count) }
+            }
+            record.crc = crc
+            if style == .standard {
+                var field = LEBytes()
+                field.u32(crc)
+                try output.patch(field.bytes, at: Int(lho) + 14)
+            }
         }
         if style == .pytorch, size > 0 {
             var descriptor = LEBytes()

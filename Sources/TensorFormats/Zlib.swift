@@ -1,3 +1,4 @@
+import CTensorIO
 import CZlib
 
 /// zlib for ZIP members: raw deflate streams (no zlib header or trailer, window bits −15) and CRC-32.
@@ -13,9 +14,17 @@ public enum Zlib {
         crc32(bytes, initial: initial, chunk: chunk)
     }
 
-    static func crc32(_ bytes: UnsafeRawBufferPointer, initial: UInt32, chunk: Int) -> UInt32 {
-        var crc = UInt(initial)
+    /// Whether ``crc32(_:initial:)`` folds with carry-less multiplication (x86-64 with PCLMULQDQ).
+    static let hasCarrylessCRC = lstmkit_crc32_clmul_available() != 0
+
+    /// `chunk`: most bytes per zlib call; `carryless` false forces zlib (tests compare the two).
+    static func crc32(_ bytes: UnsafeRawBufferPointer, initial: UInt32, chunk: Int,
+                      carryless: Bool = hasCarrylessCRC) -> UInt32 {
         guard let base = bytes.baseAddress else { return initial }
+        if carryless && bytes.count >= 64 {
+            return lstmkit_crc32_clmul(initial, base, bytes.count)
+        }
+        var crc = UInt(initial)
         var done = 0
         while done < bytes.count {
             let n = min(chunk, bytes.count - done)
@@ -23,6 +32,11 @@ public enum Zlib {
             done += n
         }
         return UInt32(truncatingIfNeeded: crc)
+    }
+
+    /// The CRC-32 of A followed by B, from A's CRC, B's CRC and B's length (zlib's `crc32_combine`).
+    public static func crc32Combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(UInt(a), UInt(b), Int(lengthOfB)))
     }
 
     /// Inflates the raw deflate stream `source` into exactly `destination.count` bytes.

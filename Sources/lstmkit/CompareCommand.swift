@@ -70,8 +70,8 @@ struct Compare: ConsoleCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
-        guard steps >= 1, batch >= 1, steps <= 100_000, batch <= 100_000 else {
-            throw ValidationError("--steps and --batch must be between 1 and 100000")
+        guard steps >= 1, batch >= 1, steps <= 100_000, batch <= 100_000, steps * batch <= 1_000_000 else {
+            throw ValidationError("--steps and --batch must be at least 1, and steps × batch at most 1000000")
         }
     }
 
@@ -82,7 +82,7 @@ struct Compare: ConsoleCommand {
         let nameB = moduleB ?? (module.flatMap { m in modelB.discovered.contains { $0.name == m } ? m : nil })
         let lstmB = try ModelInput.module(named: nameB, in: modelB)
 
-        var problems = ModuleDifference.config(lstmA, lstmB)
+        let problems = ModuleDifference.config(lstmA, lstmB)
         let dtypeA = lstmA.config.dtype, dtypeB = lstmB.config.dtype
         var results: [ToleranceComparison] = []
         var tol = Tolerance.exact
@@ -139,12 +139,18 @@ struct Compare: ConsoleCommand {
         let c = x.config
         var rng = SeededNormal(seed: seed)
         let layersDirs = c.numLayers * c.numDirections
+        guard let elements = Checked.product([steps, batch, Swift.max(c.inputSize, layersDirs * Swift.max(c.hiddenSize, c.outputSize))]),
+              elements <= limitOptions.limits.forwardPassBytes / MemoryLayout<Float>.size else {
+            throw CommandFailure.unusable(FormatError(.limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM is over the forward-pass memory limit", file: a))
+        }
         do {
             let input = try Tensor(float32: rng.values(steps * batch * c.inputSize), shape: [steps, batch, c.inputSize])
             let h0 = try Tensor(float32: rng.values(layersDirs * batch * c.outputSize), shape: [layersDirs, batch, c.outputSize])
             let c0 = try Tensor(float32: rng.values(layersDirs * batch * c.hiddenSize), shape: [layersDirs, batch, c.hiddenSize])
-            let outA = try LSTMForward.run(module: x, input: input, h0: h0, c0: c0, precision: precision.precision)
-            let outB = try LSTMForward.run(module: y, input: input, h0: h0, c0: c0, precision: precision.precision)
+            let outA = try LSTMForward.run(module: x, input: input, h0: h0, c0: c0, precision: precision.precision,
+                                           limits: limitOptions.limits)
+            let outB = try LSTMForward.run(module: y, input: input, h0: h0, c0: c0, precision: precision.precision,
+                                           limits: limitOptions.limits)
             return zip(outA.namedTensors, outB.namedTensors).map {
                 ToleranceComparison(name: $0.name, actual: $1.tensor, expected: $0.tensor, tolerance: tol)
             }

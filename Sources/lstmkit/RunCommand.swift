@@ -63,6 +63,10 @@ struct Run: ConsoleCommand {
 
     @OptionGroup var limitOptions: LimitOptions
 
+    @Option(help: ArgumentHelp("After one untimed forward pass, run it N more times and print their wall times on stderr (scripts/bench).",
+                               valueName: "n", visibility: .hidden))
+    var timeRuns: Int?
+
     func execute(_ console: Console) throws -> ExitStatus {
         let loaded = try ModelInput.load(model, limits: limitOptions.limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
@@ -83,10 +87,26 @@ struct Run: ConsoleCommand {
 
         let file: OutputFile
         do { file = try OutputFile(path: output, overwrite: force) } catch { throw CommandFailure.unusable(error) }
-        let outputs: LSTMOutputs
+        var outputs: LSTMOutputs
         do {
-            outputs = try LSTMForward.run(module: lstm, input: x, h0: h, c0: c, batchFirst: first,
-                                          precision: precision.precision, sequenceLengths: lengthValues)
+            func forward() throws(FormatError) -> LSTMOutputs {
+                try LSTMForward.run(module: lstm, input: x, h0: h, c0: c, batchFirst: first,
+                                    precision: precision.precision, sequenceLengths: lengthValues,
+                                    limits: limitOptions.limits)
+            }
+            if let runs = timeRuns, runs > 0 {
+                var times: [String] = []
+                outputs = try forward()
+                for _ in 0..<runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    outputs = try forward()
+                    let ns = DispatchTime.now().uptimeNanoseconds - start
+                    times.append(String(format: "%.3f", Double(ns) / 1e6))
+                }
+                console.printError("forward pass ms (after one untimed run): " + times.joined(separator: " "))
+            } else {
+                outputs = try forward()
+            }
         } catch {
             throw CommandFailure.unusable(error.inFile(fileOf(error.entry)))
         }

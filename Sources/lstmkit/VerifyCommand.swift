@@ -62,7 +62,8 @@ struct Verify: ConsoleCommand {
         let tol = tolerance.resolved(default: case_.defaultTolerance(moduleDType: lstm.config.dtype))
         let results: [ToleranceComparison]
         do {
-            results = try case_.verify(module: lstm, tolerance: tol, precision: precision.precision)
+            results = try case_.verify(module: lstm, tolerance: tol, precision: precision.precision,
+                                       limits: limitOptions.limits)
         } catch {
             let file = ["input", "h0", "c0", "sequence_lens", "output"].contains(error.entry ?? "") ? golden : model
             throw CommandFailure.unusable(error.inFile(file))

@@ -23,6 +23,59 @@ import TensorFormats
         }
     }
 
+    /// Time chunks of one, a few and all steps give the golden's numbers.
+    @Test(arguments: ["l2_bi_long_220", "l3_bi_proj_h0c0", "l1_batch7_h20", "l1_nobias_batch_first_h0c0"])
+    func timeChunksDoNotChangeResults(_ name: String) throws {
+        let c = try #require(ReferenceUnitCase.named(name))
+        let tensors = try c.tensors()
+        let m = try c.module(tensors), g = try Golden(tensors: tensors)
+        for chunkRows in [1, 7, 64, 1 << 20] {
+            for threads in [1, 2] {
+                let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: g.h0, c0: g.c0, batchFirst: g.batchFirst,
+                                              sequenceLengths: nil, threads: threads, chunkRows: chunkRows)
+                for (a, e) in zip(out.namedTensors, [g.output, g.hN, g.cN]) {
+                    let r = ToleranceComparison(name: a.name, actual: a.tensor, expected: e, tolerance: .float32)
+                    #expect(r.passed, "\(name) chunkRows \(chunkRows) threads \(threads) \(a.name): \(r.maxAbsError)")
+                }
+            }
+        }
+    }
+
+    /// Every case, forced onto two threads (directions or batch rows) with several time chunkings,
+    /// gives the golden's numbers.
+    @Test(arguments: ReferenceUnitCase.all)
+    func forcedThreadingGivesTheGolden(_ c: ReferenceUnitCase) throws {
+        let tensors = try c.tensors()
+        let m = try c.module(tensors), g = try Golden(tensors: tensors)
+        guard g.family == .pytorch else {
+            // ONNX node goldens go through Golden's layout conversion; run the layer itself on time-major data.
+            let layout = ONNXNodeLayout(batchMajor: g.batchFirst)
+            for chunkRows in [3, 512] {
+                let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: try g.h0.map(layout.stateToPyTorch),
+                                              c0: try g.c0.map(layout.stateToPyTorch), batchFirst: g.batchFirst,
+                                              sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
+                                              parallelMinWork: 0)
+                let y = try layout.outputFromPyTorch(out.output, directions: m.config.numDirections)
+                for (a, e, name) in [(y, g.output, "output"), (try layout.stateFromPyTorch(out.hN), g.hN, "h_n"),
+                                     (try layout.stateFromPyTorch(out.cN), g.cN, "c_n")] {
+                    let r = ToleranceComparison(name: name, actual: a, expected: e, tolerance: .float32)
+                    #expect(r.passed, "\(c.name) chunkRows \(chunkRows) \(name): \(r.maxAbsError)")
+                }
+            }
+            return
+        }
+        for chunkRows in [3, 512] {
+            let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: g.h0, c0: g.c0, batchFirst: g.batchFirst,
+                                          sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
+                                          parallelMinWork: 0)
+            let tol = g.defaultTolerance(moduleDType: m.config.dtype)
+            for (a, e) in zip(out.namedTensors, [g.output, g.hN, g.cN]) {
+                let r = ToleranceComparison(name: a.name, actual: a.tensor, expected: e, tolerance: tol)
+                #expect(r.passed, "\(c.name) chunkRows \(chunkRows) \(a.name): \(r.maxAbsError)")
+            }
+        }
+    }
+
     @Test func batchFirstOnlyTransposesInputAndOutput() throws {
         let (m, g) = try Self.load("l2_bi_h0c0")
         let timeMajor = try LSTMForward.run(module: m, input: g.input, h0: g.h0, c0: g.c0)
@@ -81,6 +134,32 @@ import TensorFormats
         #expect(entry { _ = try LSTMForward.run(module: missing, input: g.input) } == nil)
         let ints = try Tensor(int64: [Int64](repeating: 0, count: 9 * 4 * 8), shape: [9, 4, 8])
         #expect(entry { _ = try LSTMForward.run(module: m, input: ints) } == "input")
+    }
+
+    @Test func workingMemoryIsCappedBeforeAllocation() throws {
+        let cfg = LSTMConfig(inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true)
+        #expect(throws: Never.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 100, batch: 4, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        #expect(throws: FormatError.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 1 << 30, batch: 64, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        // Sizes that overflow Int are over the limit, not a trap.
+        let hostile = LSTMConfig(inputSize: 8, hiddenSize: Int.max / 3, numLayers: 1)
+        #expect(throws: FormatError.self) {
+            try LSTMForward.checkWorkingMemory(Float.self, config: hostile, steps: 2, batch: 2, chunkRows: 512, chunked: true,
+                                               limit: Limits.default.forwardPassBytes)
+        }
+        // The public entry point applies it.
+        let (m, g) = try Self.load("l1_uni")
+        var small = Limits.default
+        small.forwardPassBytes = 1000
+        #expect(throws: FormatError.self) {
+            _ = try LSTMForward.run(Float.self, module: m, input: g.input, h0: nil, c0: nil, batchFirst: false,
+                                    sequenceLengths: nil, threads: 1, limits: small)
+        }
     }
 
     @Test func onnxNodeGoldenNeedsOneLayer() throws {

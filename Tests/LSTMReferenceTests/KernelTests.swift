@@ -65,7 +65,7 @@ import Testing
     /// GEMM (CPU-specific tiles where available, and the portable SIMD8 tiles) against a naive
     /// double-precision product over shapes that hit every kernel and edge.
     @Test(arguments: [(1, 1, 1), (1, 28, 5), (2, 16, 300), (3, 33, 7), (5, 64, 257), (6, 48, 1), (7, 20, 11),
-                      (13, 80, 40), (16, 192, 48), (121, 17, 513), (250, 64, 0)])
+                      (13, 80, 40), (16, 192, 48), (121, 17, 513), (300, 40, 70), (250, 64, 0)])
     func gemmMatchesNaiveProduct(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         var rng = SplitMix(seed: UInt64(m * 1000 + n * 10 + k))
@@ -95,6 +95,53 @@ import Testing
                 }
             }
             #expect(worst < 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate) portable \(portable): \(worst)")
+        }
+    }
+}
+
+extension KernelTests {
+    /// The gate pass: CPU-specific (where available) and portable Swift paths against a Double reference.
+    @Test func fusedGatePassAgreesWithDoubleReference() {
+        let H = 21, rows = 3
+        var rng = SplitMix(seed: 99)
+        let gates0 = (0..<(rows * 4 * H)).map { _ in Float(rng.uniform() * 12) }
+        let c0 = (0..<(rows * H)).map { _ in Float(rng.uniform() * 3) }
+        func reference(_ r: Int, _ j: Int) -> (c: Double, h: Double) {
+            func sig(_ x: Float) -> Double { 1 / (1 + Foundation.exp(-Double(x))) }
+            let g = gates0[(r * 4 * H)...]
+            let i = sig(g[r * 4 * H + j]), f = sig(g[r * 4 * H + H + j])
+            let gg = Foundation.tanh(Double(g[r * 4 * H + 2 * H + j])), o = sig(g[r * 4 * H + 3 * H + j])
+            let c = f * Double(c0[r * H + j]) + i * gg
+            return (c, o * Foundation.tanh(c))
+        }
+        for portable in [false, true] {
+            var gates = gates0, c = c0, h = [Float](repeating: 0, count: rows * (H + 2))
+            gates.withUnsafeMutableBufferPointer { g in
+                c.withUnsafeMutableBufferPointer { cp in
+                    h.withUnsafeMutableBufferPointer { hp in
+                        if portable {
+                            for r in 0..<rows {
+                                GateStep.fused(hidden: H, gates: g.baseAddress! + r * 4 * H, c: cp.baseAddress! + r * H,
+                                               h: hp.baseAddress! + r * (H + 2))
+                            }
+                        } else {
+                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: H)
+                            GateStep.apply(rows: rows, hidden: H, gates: g.baseAddress!, c: cp.baseAddress!, h: hp.baseAddress!,
+                                           ldh: H + 2, spec: GateSpec(), peepholes: nil, scratch: scratch)
+                            scratch.deallocate()
+                        }
+                    }
+                }
+            }
+            var worst = 0.0
+            for r in 0..<rows {
+                for j in 0..<H {
+                    let ref = reference(r, j)
+                    worst = max(worst, abs(Double(c[r * H + j]) - ref.c), abs(Double(h[r * (H + 2) + j]) - ref.h))
+                }
+                #expect(h[r * (H + 2) + H] == 0 && h[r * (H + 2) + H + 1] == 0, "wrote past the row")
+            }
+            #expect(worst < 1e-6, "portable \(portable): \(worst)")
         }
     }
 }

@@ -105,6 +105,26 @@ import TensorFormats
         #expect(!r2.passed)
     }
 
+    /// Tensors larger than one comparison slice: indices stay global, nothing is lost at slice edges.
+    @Test func largeTensorsAreComparedInSlices() throws {
+        let n = 3 * 37
+        var expected = (0..<n).map { Float($0) * 0.25 }
+        expected[n - 2] = 2
+        var actual = expected
+        actual[n - 2] = 2.5
+        actual[17] += 1e-6
+        for slice in [1, 7, 36, 37, 1000] {
+            let r = ToleranceComparison(name: "big", actual: try Tensor(float32: actual, shape: [3, 37]),
+                                        expected: try Tensor(float32: expected, shape: [3, 37]), tolerance: .float32,
+                                        sliceElements: slice)
+            #expect(r.count == n)
+            #expect(r.mismatches == 1)
+            #expect(r.worstIndex == [2, 35])
+            #expect(r.worstActual == 2.5 && r.worstExpected == 2)
+            #expect(r.maxAbsError == 0.5)
+        }
+    }
+
     @Test func tensorComparisonReadsAnyFloatDType() throws {
         let expected = try Tensor(float32: [1, 2, 3], shape: [3])
         let actual = try Tensor(float64: [1, 2, 3.0000001], shape: [3])

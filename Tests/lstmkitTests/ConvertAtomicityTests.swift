@@ -111,6 +111,15 @@ import Testing
         #expect(note == "1 metadata entry (epoch) not written: npz holds tensors only")
     }
 
+    @Test func compressOutsideNpzIsNoted() throws {
+        let s = ConvertScratch()
+        let input = try s.validInput()
+        let report = try Conversion.run(ConversionRequest(input: input, output: s.path("c.safetensors"), compress: true))
+        #expect(report.notes == ["--compress applies to .npz outputs only; ignored"])
+        let npz = try Conversion.run(ConversionRequest(input: input, output: s.path("c.npz"), compress: true))
+        #expect(!npz.notes.contains { $0.contains("--compress") })
+    }
+
     @Test func dtypeCastsFloatsOnlyWithRoundToNearestEven() throws {
         let s = ConvertScratch()
         let input = try s.validInput()

@@ -65,8 +65,8 @@ def test_golden_matches_config(e):
     cfg = next(l for l in e["lstms"] if l["module"] == module)
     for golden in [e["golden"], *e.get("mismatched_goldens", [])]:
         with np.load(FIXTURES / golden) as g:
-            assert set(g.files) <= {"input", "h0", "c0", "output", "h_n", "c_n", "batch_first"}
-            assert all(g[k].dtype == np.float32 for k in g.files if k != "batch_first")
+            assert set(g.files) <= {"input", "h0", "c0", "output", "h_n", "c_n", "batch_first", "sequence_lens"}
+            assert all(g[k].dtype == np.float32 for k in g.files if k not in ("batch_first", "sequence_lens"))
             assert g["batch_first"].dtype == np.bool_ and g["batch_first"].shape == ()
             D = 2 if cfg["bidirectional"] else 1
             H = cfg["hidden_size"]

@@ -1,8 +1,9 @@
 #ifndef CLSTMKERNELS_H
 #define CLSTMKERNELS_H
 
-/// Float32 GEMM tiles for the LSTM reference pass, written with AVX2 + FMA intrinsics and
-/// selected at run time (the rest of the package is compiled for baseline x86-64).
+/// Float32 kernels for the LSTM reference pass (GEMM tiles, the whole GEMM, the fused gate pass),
+/// written with AVX2 + FMA intrinsics and selected at run time (the rest of the package is compiled
+/// for baseline x86-64). On other CPUs the Swift kernels of LSTMReference run instead.
 ///
 /// A tile is `C[r][j] (+)= sum_k A[r][k] * B[k][j]` for r < rows (1, 2, 4 or 6), j < 16, k < kc:
 /// A row-major with leading dimension lda, B a packed 16-wide panel (16 floats per k, contiguous),
@@ -13,5 +14,18 @@ int lstmkit_sgemm_tile_available(void);
 
 /// One tile; only call when `lstmkit_sgemm_tile_available()` returned 1.
 void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add);
+
+/// The whole product `C (m × n) (+)= A (m × k) · Wᵀ`, W packed as ``PackedMatrix`` packs it
+/// (⌈n/16⌉ panels of k × 16 floats, zero-padded): blocks of 256 reduction steps and 240 rows; rows
+/// in groups of six are copied into a k-major buffer for the 6 × 16 tile, the rest use the 4-, 2-
+/// and 1-row tiles. `accumulate` = 0 overwrites C. Only call when the tiles are available.
+void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate);
+
+/// The default LSTM gate pass (sigmoid, tanh, tanh) for `rows` batch rows, eight lanes at a time:
+/// `gates` holds rows × 4H pre-activations in PyTorch order i, f, g, o (overwritten is allowed),
+/// `c` rows × H cell states updated in place, `h` receives rows × H values o·tanh(c') with row
+/// stride `ldh`. exp / sigmoid / tanh are Cephes-style polynomials (a few ulp; NaN stays NaN).
+/// Only call when `lstmkit_sgemm_tile_available()` returned 1.
+void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh);
 
 #endif

@@ -40,7 +40,7 @@ struct ReferenceUnitCase: Decodable, CustomStringConvertible, Sendable {
     static func named(_ name: String) -> ReferenceUnitCase? { all.first { $0.name == name } }
 
     func tensors() throws -> [NamedTensor] {
-        try StoredNPZ.read(ReferenceUnitCase.directory.appendingPathComponent(file))
+        try TensorFileIO.read(path: ReferenceUnitCase.directory.appendingPathComponent(file).path).tensors
     }
 
     /// The module described by the case, its weights taken from the case's npz.
@@ -56,7 +56,7 @@ struct ReferenceUnitCase: Decodable, CustomStringConvertible, Sendable {
             for d in 0..<(c.bidirectional ? 2 : 1) {
                 let s = "_l\(k)" + (d == 1 ? "_reverse" : "")
                 guard let wih = t("weight_ih" + s), let whh = t("weight_hh" + s) else {
-                    throw StoredNPZ.Failure(description: "\(name): weights of layer \(k) direction \(d) missing")
+                    throw FormatError(.corrupt, "\(name): weights of layer \(k) direction \(d) missing")
                 }
                 dirs.append(LSTMDirectionWeights(weightIH: wih, weightHH: whh, biasIH: t("bias_ih" + s),
                                                  biasHH: t("bias_hh" + s), weightHR: t("weight_hr" + s),
