@@ -9,7 +9,8 @@ not land in the next one's time.
 
 What is timed:
 - validate / inspect / convert: lstmkit as a whole process (start, read, work, write, fsync, rename);
-  `cp` as a whole process; Python twice: the operation alone inside a started interpreter (imports
+  `cp` as a whole process, and `cp` followed by `sync FILE` (the fsync lstmkit's atomic commit does
+  before its rename, which neither cp nor the Python path does); Python twice: the operation alone inside a started interpreter (imports
   excluded, which favours Python) and the whole `python -c` process (what a CI job pays).
 - run: the forward pass alone in each tool, after one untimed warm-up call in the same process
   (`lstmkit run --time-runs N`; torch `nn.LSTM.forward` under no_grad; onnxruntime `session.run`),
@@ -268,15 +269,20 @@ torch.save(sd, sys.argv[2])
 stop()
 """
         for ext, py in (("npz", py_npz), ("safetensors", py_st), ("pt", py_pt)):
-            ours, op, proc, cps, rss_o, rss_t = [], [], [], [], [], []
+            ours, op, proc, cps, syncs, rss_o, rss_t = [], [], [], [], [], [], []
             out = work / f"out.{ext}"
+            copy = work / "copy.bin"
             for r in range(repeats):
-                for step in rotate(["cp", "ours", "py"], r):
+                for step in rotate(["cp", "ours", "py", "cp+sync"], r):
                     for p in work.glob("out.*"):
                         p.unlink()
                     if step == "cp":
-                        cps.append(measured(["cp", str(ckpt), str(work / "copy.bin")], flush=True).wall)
-                        (work / "copy.bin").unlink()
+                        cps.append(measured(["cp", str(ckpt), str(copy)], flush=True).wall)
+                        copy.unlink()
+                    elif step == "cp+sync":
+                        # What lstmkit's commit does on top of the copy: wait for the data to reach the disk.
+                        syncs.append(measured(["sh", "-c", 'cp "$0" "$1" && sync "$1"', str(ckpt), str(copy)], flush=True).wall)
+                        copy.unlink()
                     elif step == "ours":
                         run = measured([lstmkit, "convert", str(ckpt), str(out), "--quiet"], flush=True)
                         ours.append(run.wall); rss_o.append(run.rss)
@@ -287,8 +293,9 @@ stop()
             vs_py = median(op) / median(ours)
             ok = vs_cp <= 1.5 and vs_py >= 4 and max(rss_o) <= 100 * 1024 * 1024
             table.add(f"convert .pt→.{ext}", ms(median(ours)),
-                      f"cp {ms(median(cps))}; python {ms(median(op))} op / {ms(median(proc))} process",
-                      f"{vs_cp:.2f}x cp; {vs_py:.1f}x / {median(proc) / median(ours):.1f}x faster than python",
+                      f"cp {ms(median(cps))} (+sync {ms(median(syncs))}); python {ms(median(op))} op / {ms(median(proc))} process",
+                      f"{vs_cp:.2f}x cp ({median(ours) / median(syncs):.2f}x cp+sync); "
+                      f"{vs_py:.1f}x / {median(proc) / median(ours):.1f}x faster than python",
                       "≤ 1.5x cp, ≥ 4x faster, ≤ 100 MB", verdict(ok, quick), human(max(rss_o)), human(max(rss_t)))
 
         # 3. .onnx output memory.

@@ -1,18 +1,26 @@
-import Foundation
+import Dispatch
 import LSTMSchema
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A one-line progress bar on stderr for `convert`, drawn from the size of the temporary output
 /// file (so it works for every writer). Used only when stderr is a terminal, the input is large and
 /// `--quiet` is not given.
-final class ConvertProgressBar: ConversionProgress, @unchecked Sendable {
+final class ConvertProgressBar: ConversionProgress, Sendable {
     /// Inputs at least this large get a progress bar.
     static let threshold = 64 << 20
 
-    private let lock = NSLock()
-    private var path: String?
-    private var expected = 0
-    private var stopped = false
-    private var thread: Thread?
+    private struct State {
+        var path: String?
+        var expected = 0
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
 
     /// A bar when `input` is large enough and `quiet` is off (the caller checks that stderr is a terminal).
     static func make(input: String, quiet: Bool) -> ConvertProgressBar? {
@@ -23,30 +31,28 @@ final class ConvertProgressBar: ConversionProgress, @unchecked Sendable {
     }
 
     func writing(temporaryPath: String, expectedBytes: Int) {
-        lock.lock()
-        path = temporaryPath
-        expected = max(expectedBytes, 1)
-        draw(written: 0, total: expected)
-        lock.unlock()
-        let t = Thread { [self] in loop() }
-        thread = t
-        t.start()
+        state.withLock { s in
+            s.path = temporaryPath
+            s.expected = max(expectedBytes, 1)
+            draw(written: 0, total: s.expected)
+        }
+        DispatchQueue.global().async { [self] in loop() }
     }
 
     func finished() {
-        lock.lock()
-        let wasRunning = path != nil && !stopped
-        stopped = true
-        lock.unlock()
-        if wasRunning { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let wasRunning = state.withLock { s in
+            defer { s.stopped = true }
+            return s.path != nil && !s.stopped
+        }
+        if wasRunning { writeStandardError("\r\u{1B}[K") }
     }
 
     private func loop() {
         while true {
-            lock.lock()
-            let done = stopped, p = path, total = expected
-            if !done, let p { draw(written: fileSize(p), total: total) }
-            lock.unlock()
+            let done = state.withLock { s -> Bool in
+                if !s.stopped, let p = s.path { draw(written: fileSize(p), total: s.expected) }
+                return s.stopped
+            }
             if done { return }
             usleep(100_000)
         }
@@ -62,8 +68,18 @@ final class ConvertProgressBar: ConversionProgress, @unchecked Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = "\rconverting [\(bar)] \(Int(fraction * 100))% \(ByteCount.format(written)) / \(ByteCount.format(total))"
-        FileHandle.standardError.write(Data(line.utf8))
+        writeStandardError("\rconverting [\(bar)] \(Int(fraction * 100))% \(ByteCount.format(written)) / \(ByteCount.format(total))")
+    }
+
+    private func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(2, raw.baseAddress! + done, raw.count - done)
+                if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 }
 
@@ -75,6 +91,6 @@ enum ByteCount {
         var v = Double(bytes) / 1000
         var i = 0
         while v >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
-        return String(format: v < 10 ? "%.2f %@" : v < 100 ? "%.1f %@" : "%.0f %@", v, units[i])
+        return cFormat(v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v) + " " + units[i]
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import LSTMReference
 import LSTMSchema
 import TensorFormats
@@ -57,14 +56,14 @@ enum ReferenceReport {
         if x == 0 { return "0" }
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-        return String(format: "%.2e", x)
+        return cFormat("%.2e", x)
     }
 
     /// A value with up to 7 significant digits (`0.1303293`, `1e-05`).
     static func short(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-        return String(format: "%.7g", x)
+        return cFormat("%.7g", x)
     }
 
     /// `2 layers, bidirectional, hidden 6, proj 4` for a headline.

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import LSTMReference
 import LSTMSchema
 import TensorFormats
@@ -101,7 +106,7 @@ struct Run: ConsoleCommand {
                     let start = DispatchTime.now().uptimeNanoseconds
                     outputs = try forward()
                     let ns = DispatchTime.now().uptimeNanoseconds - start
-                    times.append(String(format: "%.3f", Double(ns) / 1e6))
+                    times.append(cFormat("%.3f", Double(ns) / 1e6))
                 }
                 console.printError("forward pass ms (after one untimed run): " + times.joined(separator: " "))
             } else {
