@@ -54,9 +54,9 @@ KERNEL_TARGET static inline __m256 tanh8(__m256 x) {
 
 static inline float sigmoid1(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
 
-KERNEL_TARGET static void gates_row(long H, float *g, float *c, float *h) {
+KERNEL_TARGET static void gates_row(long count, long H, float *g, float *c, float *h) {
     long j = 0;
-    for (; j + 8 <= H; j += 8) {
+    for (; j + 8 <= count; j += 8) {
         __m256 i = sigmoid8(_mm256_loadu_ps(g + j));
         __m256 f = sigmoid8(_mm256_loadu_ps(g + H + j));
         __m256 gg = tanh8(_mm256_loadu_ps(g + 2 * H + j));
@@ -65,7 +65,7 @@ KERNEL_TARGET static void gates_row(long H, float *g, float *c, float *h) {
         _mm256_storeu_ps(c + j, cn);
         _mm256_storeu_ps(h + j, _mm256_mul_ps(o, tanh8(cn)));
     }
-    for (; j < H; j++) {
+    for (; j < count; j++) {
         float i = sigmoid1(g[j]), f = sigmoid1(g[H + j]), gg = tanhf(g[2 * H + j]), o = sigmoid1(g[3 * H + j]);
         float cn = f * c[j] + i * gg;
         c[j] = cn;
@@ -74,13 +74,23 @@ KERNEL_TARGET static void gates_row(long H, float *g, float *c, float *h) {
 }
 
 void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh) {
-    for (long r = 0; r < rows; r++) gates_row(H, gates + r * 4 * H, c + r * H, h + r * ldh);
+    for (long r = 0; r < rows; r++) gates_row(H, H, gates + r * 4 * H, c + r * H, h + r * ldh);
+}
+
+void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
+                             float *h, long ldh) {
+    for (long r = 0; r < rows; r++) gates_row(count, stride, gates + r * ldg, c + r * ldc, h + r * ldh);
 }
 
 #else
 
 void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh) {
     (void)rows; (void)H; (void)gates; (void)c; (void)h; (void)ldh;
+}
+
+void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
+                             float *h, long ldh) {
+    (void)rows; (void)count; (void)stride; (void)gates; (void)ldg; (void)c; (void)ldc; (void)h; (void)ldh;
 }
 
 #endif

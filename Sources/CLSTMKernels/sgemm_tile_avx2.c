@@ -94,7 +94,7 @@ KERNEL_TARGET static void tile1(long kc, const float *a, const float *b, float *
 }
 
 /* Six rows of A packed k-major (a[6k + r]): one contiguous stream of broadcasts. */
-KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, float *c, long ldc, int add) {
+KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, float *c, long ldc, int add, const float *pf) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -108,6 +108,13 @@ KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, 
         s = _mm256_broadcast_ss(a + (off) + 5); c50 = _mm256_fmadd_ps(s, b0, c50); c51 = _mm256_fmadd_ps(s, b1, c51); \
     } while (0)
     long k = 0;
+    if (pf) {
+        for (; k + 4 <= kc; k += 4, a += 24, b += 64, pf += 64) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T0); _mm_prefetch((const char *)(pf + 16), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 32), _MM_HINT_T0); _mm_prefetch((const char *)(pf + 48), _MM_HINT_T0);
+            STEP(0, 0); STEP(6, 16); STEP(12, 32); STEP(18, 48);
+        }
+    }
     for (; k + 4 <= kc; k += 4, a += 24, b += 64) {
         STEP(0, 0); STEP(6, 16); STEP(12, 32); STEP(18, 48);
     }
@@ -137,15 +144,19 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
         if (!accumulate) for (long r = 0; r < m; r++) for (long j = 0; j < n; j++) c[r * ldc + j] = 0;
         return;
     }
-    long packRows = (m < BLOCK_M ? m : BLOCK_M) / 6 * 6;
+    /* Row blocks of equal size (a multiple of 6, at most about BLOCK_M): a short last block would
+       stream all of B for a few rows. */
+    long blocks = (m + BLOCK_M - 1) / BLOCK_M;
+    long blockM = ((m + blocks - 1) / blocks + 5) / 6 * 6;
+    long packRows = (m < blockM ? m : blockM) / 6 * 6;
     long packK = k < BLOCK_K ? k : BLOCK_K;
     float *apack = packRows > 0 ? aligned_alloc(64, (size_t)((packRows * packK * 4 + 63) / 64 * 64)) : NULL;
     if (packRows > 0 && !apack) packRows = 0;
     for (long k0 = 0; k0 < k; k0 += BLOCK_K) {
         long kc = k - k0 < BLOCK_K ? k - k0 : BLOCK_K;
         int add = accumulate || k0 > 0;
-        for (long m0 = 0; m0 < m; m0 += BLOCK_M) {
-            long mc = m - m0 < BLOCK_M ? m - m0 : BLOCK_M;
+        for (long m0 = 0; m0 < m; m0 += blockM) {
+            long mc = m - m0 < blockM ? m - m0 : blockM;
             long full = packRows > 0 ? mc / 6 * 6 : 0;
             const float *ab = a + m0 * lda + k0;
             for (long s = 0; s < full; s += 6)
@@ -156,7 +167,10 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
                 long cols = n - p * 16 < 16 ? n - p * 16 : 16;
                 float *cp = c + m0 * ldc + p * 16;
                 for (long s = 0; s < full; s += 6) {
-                    if (cols == 16) tile6_packed(kc, apack + s * kc, bp, cp + s * ldc, ldc, add);
+                    /* The first tile of a panel prefetches the next panel's slice (k-major panels are
+                       k·64 bytes apart, which breaks the hardware's sequential stream). */
+                    const float *pf = s == 0 && p + 1 < panels ? bp + k * 16 : 0;
+                    if (cols == 16) tile6_packed(kc, apack + s * kc, bp, cp + s * ldc, ldc, add, pf);
                     else edge(6, cols, kc, ab + s * lda, lda, bp, cp + s * ldc, ldc, add);
                 }
                 for (long r = full; r < mc;) {

@@ -26,7 +26,8 @@ struct PreparedDirection<T: LSTMScalar>: Sendable {
 /// W_hrᵀ. Chunking keeps the projected gates small enough that W_hh stays in the last-level cache.
 /// Work is split over the cores: the chunk's input GEMM by directions and row ranges, the
 /// recurrence by directions and independent batch rows (one synchronisation per chunk and phase,
-/// none per step, so a core taken away by other processes only delays its own share).
+/// none per step), or, for a single direction with enough work per step, by hidden units with a
+/// barrier per step (``UnitSplitRecurrence``: each core then streams only its share of W_hh).
 ///
 /// `lengths` (per batch row, 0…S) gives onnxruntime / packed-sequence semantics: row b runs steps
 /// 0…len−1 (reverse: len−1 … 0), output steps ≥ len are zero, hN / cN hold the state after the
@@ -43,6 +44,9 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     var chunkRows = 512
     /// Smallest layer (multiply-adds of all its GEMMs) run on several threads.
     var parallelMinWork = 1 << 21
+    /// Smallest step (multiply-adds N·4H·R) of a single direction whose hidden units are split over
+    /// threads (``UnitSplitRecurrence``), one barrier per step; below it the barrier costs more than it saves.
+    var unitSplitMinStepWork = 1 << 15
 
     struct Result {
         var output: [T]
@@ -89,7 +93,10 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
         let concurrent = threads > 1 && S * N * G * (width + R) >= parallelMinWork
         let gemmParts = Swift.max(1, threads / D)
         let batchParts = Swift.max(1, Swift.min(N, threads / D))
-        let states = (0..<(D * batchParts)).map { task in
+        let split = D == 1 && concurrent && N * G * R >= unitSplitMinStepWork
+            && UnitSplitRecurrence.applies(to: dirs[0], hidden: H, lengths: lengths)
+            ? UnitSplitRecurrence(pass: self, layer: k, batch: N, h0: h0, c0: c0) : nil
+        let states: [RecurrentState<T>] = split != nil ? [] : (0..<(D * batchParts)).map { task in
             let d = task / batchParts, part = task % batchParts
             return RecurrentState<T>(pass: self, layer: k, direction: d,
                                      batchRange: (N * part / batchParts)..<(N * (part + 1) / batchParts),
@@ -122,6 +129,10 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                             GEMM.multiply(m: r1 - r0, a: x.value + (t.lowerBound * N + r0) * width, lda: width,
                                           b: dirs[d].wih, c: gd + r0 * G, ldc: G, accumulate: true)
                         }
+                        if let split {
+                            split.run(window: window(0), gates: g.value, output: y.value)
+                            continue
+                        }
                         Parallel.forEach(states.count, concurrent: concurrent) { task in
                             let st = states[task]
                             guard !st.batchRange.isEmpty else { return }
@@ -135,6 +146,10 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
         }
         hN.withUnsafeMutableBufferPointer { hnBuf in
             cN.withUnsafeMutableBufferPointer { cnBuf in
+                if let split {
+                    split.finish(hN: hnBuf.baseAddress!, cN: cnBuf.baseAddress!)
+                    return
+                }
                 for st in states where !st.batchRange.isEmpty {
                     st.finish(lengths: lengths, hN: hnBuf.baseAddress!, cN: cnBuf.baseAddress!)
                 }

@@ -3,7 +3,10 @@ extension Double {
     static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Double>, c: UnsafeMutablePointer<Double>,
                            h: UnsafeMutablePointer<Double>, ldh: Int) -> Bool { false }
 
-    static func wholeGEMM(m: Int, a: UnsafePointer<Double>, lda: Int, b: PackedMatrix<Double>,
+    static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Double>, ldg: Int,
+                               c: UnsafeMutablePointer<Double>, ldc: Int, h: UnsafeMutablePointer<Double>, ldh: Int) -> Bool { false }
+
+    static func wholeGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, packed: UnsafePointer<Double>,
                           c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool) -> Bool { false }
 
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>,

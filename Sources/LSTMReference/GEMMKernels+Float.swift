@@ -10,10 +10,17 @@ extension Float {
     /// Whether the AVX2 + FMA tiles are used.
     static let hasAVX2FMA = lstmkit_sgemm_tile_available() != 0
 
-    static func wholeGEMM(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix<Float>,
+    static func wholeGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                           c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) -> Bool {
         guard hasAVX2FMA else { return false }
-        lstmkit_sgemm(m, b.n, b.k, a, lda, b.panels, c, ldc, accumulate ? 1 : 0)
+        lstmkit_sgemm(m, n, k, a, lda, packed, c, ldc, accumulate ? 1 : 0)
+        return true
+    }
+
+    static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Float>, ldg: Int,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, h: UnsafeMutablePointer<Float>, ldh: Int) -> Bool {
+        guard hasAVX2FMA else { return false }
+        lstmkit_lstm_gate_units(rows, count, stride, gates, ldg, c, ldc, h, ldh)
         return true
     }
 

@@ -47,23 +47,35 @@ enum GateStep {
         }
     }
 
-    /// Sigmoid / tanh / tanh in one pass over the row.
+    /// The PyTorch gate pass (sigmoid, tanh, tanh) for units 0..<count of `rows` rows whose gate
+    /// blocks i, f, g, o are `stride` apart: unit j of row r reads gates[r·ldg + q·stride + j],
+    /// updates c[r·ldc + j] and writes h[r·ldh + j]. Same arithmetic as ``apply(rows:hidden:gates:c:h:ldh:spec:peepholes:scratch:)``.
+    static func applyDefault<T: LSTMScalar>(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<T>, ldg: Int,
+                                            c: UnsafeMutablePointer<T>, ldc: Int, h: UnsafeMutablePointer<T>, ldh: Int) {
+        if T.fusedGateUnits(rows: rows, count: count, stride: stride, gates: gates, ldg: ldg, c: c, ldc: ldc, h: h, ldh: ldh) { return }
+        for r in 0..<rows {
+            fused(hidden: count, stride: stride, gates: gates + r * ldg, c: c + r * ldc, h: h + r * ldh)
+        }
+    }
+
+    /// Sigmoid / tanh / tanh in one pass over units 0..<H of a row (gate blocks `stride` apart, H by default).
     @inline(__always)
-    static func fused<T: LSTMScalar>(hidden H: Int, gates g: UnsafeMutablePointer<T>,
+    static func fused<T: LSTMScalar>(hidden H: Int, stride: Int? = nil, gates g: UnsafeMutablePointer<T>,
                                      c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>) {
+        let S = stride ?? H
         var j = 0
         while j + 8 <= H {
             let i = T.sigmoid(loadVector(g + j))
-            let f = T.sigmoid(loadVector(g + H + j))
-            let gg = T.tanh(loadVector(g + 2 * H + j))
-            let o = T.sigmoid(loadVector(g + 3 * H + j))
+            let f = T.sigmoid(loadVector(g + S + j))
+            let gg = T.tanh(loadVector(g + 2 * S + j))
+            let o = T.sigmoid(loadVector(g + 3 * S + j))
             let cn = f * loadVector(c + j) + i * gg
             storeVector(cn, c + j)
             storeVector(o * T.tanh(cn), h + j)
             j += 8
         }
         while j < H {
-            let i = T.sigmoid(g[j]), f = T.sigmoid(g[H + j]), gg = T.tanh(g[2 * H + j]), o = T.sigmoid(g[3 * H + j])
+            let i = T.sigmoid(g[j]), f = T.sigmoid(g[S + j]), gg = T.tanh(g[2 * S + j]), o = T.sigmoid(g[3 * S + j])
             let cn = f * c[j] + i * gg
             c[j] = cn
             h[j] = o * T.tanh(cn)

@@ -73,20 +73,40 @@ public enum LSTMForward {
                            batchFirst: Bool = false, precision: Precision = .float32,
                            sequenceLengths: [Int]? = nil, threads: Int? = nil,
                            limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+        try prepare(module: module, precision: precision, threads: threads)
+            .run(input: input, h0: h0, c0: c0, batchFirst: batchFirst, sequenceLengths: sequenceLengths, limits: limits)
+    }
+
+    /// Converts and packs `module`'s weights once, for many ``PreparedLSTM/run(input:h0:c0:batchFirst:sequenceLengths:limits:)`` calls.
+    ///
+    /// - Parameter threads: cores each run may use; nil = all online processors.
+    /// - Throws: ``FormatError`` naming a weight whose shape or dtype does not fit the module's
+    ///   config, or an ONNX feature that cannot be evaluated.
+    public static func prepare(module: LSTMModule, precision: Precision = .float32,
+                               threads: Int? = nil) throws(FormatError) -> PreparedLSTM {
+        let cores = Swift.max(1, threads ?? Parallel.processorCount)
         switch precision {
-        case .float32:
-            return try run(Float.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
-        case .float64:
-            return try run(Double.self, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                           sequenceLengths: sequenceLengths, threads: threads, limits: limits)
+        case .float32: return PreparedLSTM(module: module, pass: .float(try prepare(Float.self, module: module, threads: cores)))
+        case .float64: return PreparedLSTM(module: module, pass: .double(try prepare(Double.self, module: module, threads: cores)))
         }
     }
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
-                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 21,
+                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 21, unitSplitMinStepWork: Int = 1 << 15,
                                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        pass.chunkRows = chunkRows
+        pass.parallelMinWork = parallelMinWork
+        pass.unitSplitMinStepWork = unitSplitMinStepWork
+        return try evaluate(pass, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
+                            sequenceLengths: sequenceLengths, limits: limits)
+    }
+
+    /// Checks the inputs' shapes against `module`, converts them and runs the prepared pass.
+    static func evaluate<T: LSTMScalar>(_ pass: ForwardPass<T>, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
+                                        batchFirst: Bool, sequenceLengths: [Int]?,
+                                        limits: Limits) throws(FormatError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
         guard input.dtype.isFloatingPoint else {
@@ -116,11 +136,8 @@ public enum LSTMForward {
                 throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")
             }
         }
-        try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: chunkRows,
+        try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: pass.chunkRows,
                                chunked: sequenceLengths == nil, limit: limits.forwardPassBytes)
-        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
-        pass.chunkRows = chunkRows
-        pass.parallelMinWork = parallelMinWork
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },

@@ -48,12 +48,18 @@ enum GEMM {
     static let blockK = 256
     static let blockM = 120
 
+    /// With `panels`, only those 16-column panels of W are used: C's column j is W's row
+    /// 16·panels.lowerBound + j (the caller offsets `c`), and the last panel may be partial.
     static func multiply<T: LSTMScalar>(m: Int, a: UnsafePointer<T>, lda: Int, b: PackedMatrix<T>,
                                         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
-                                        portable: Bool = false) {
-        let n = b.n, k = b.k, nr = PackedMatrix<T>.panelWidth
-        if m == 0 || n == 0 { return }
-        if !portable && T.wholeGEMM(m: m, a: a, lda: lda, b: b, c: c, ldc: ldc, accumulate: accumulate) { return }
+                                        panels range: Range<Int>? = nil, portable: Bool = false) {
+        let nr = PackedMatrix<T>.panelWidth, k = b.k
+        let range = range ?? 0..<b.panelCount
+        let n = Swift.min(b.n - range.lowerBound * nr, range.count * nr)
+        let packed = UnsafePointer(b.panels + range.lowerBound * k * nr)
+        if m <= 0 || n <= 0 { return }
+        if !portable && T.wholeGEMM(m: m, n: n, k: k, a: a, lda: lda, packed: packed, c: c, ldc: ldc,
+                                    accumulate: accumulate) { return }
         if k == 0 {
             if !accumulate { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
             return
@@ -65,8 +71,8 @@ enum GEMM {
             var m0 = 0
             while m0 < m {
                 let mc = Swift.min(blockM, m - m0)
-                for p in 0..<b.panelCount {
-                    let panel = UnsafePointer(b.panels + p * k * nr + k0 * nr)
+                for p in 0..<range.count {
+                    let panel = packed + p * k * nr + k0 * nr
                     let cols = Swift.min(nr, n - p * nr)
                     var r = 0
                     while r < mc {

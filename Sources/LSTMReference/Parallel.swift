@@ -28,3 +28,55 @@ struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+extension Parallel {
+    /// Calls `body(0..<count)` with every part on its own thread (part 0 on the caller's), so that
+    /// parts may wait for each other (barriers); returns true when all are done. When a thread
+    /// cannot be started nothing runs and the result is false (the caller takes another path).
+    static func onOwnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Bool {
+        guard count > 1 else {
+            if count == 1 { body(0) }
+            return true
+        }
+        let start = StartGate()
+        var threads: [pthread_t] = []
+        for part in 1..<count {
+            let context = Unmanaged.passRetained(ThreadBody(start) { body(part) }).toOpaque()
+            var thread = pthread_t()
+            guard pthread_create(&thread, nil, { raw in
+                guard let raw else { return nil }
+                let work = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
+                work.gate.go.wait()
+                if !work.gate.cancelled { work.run() }
+                return nil
+            }, context) == 0 else {
+                Unmanaged<ThreadBody>.fromOpaque(context).release()
+                start.cancelled = true
+                for _ in threads { start.go.signal() }
+                for thread in threads { pthread_join(thread, nil) }
+                return false
+            }
+            threads.append(thread)
+        }
+        for _ in threads { start.go.signal() }
+        body(0)
+        for thread in threads { pthread_join(thread, nil) }
+        return true
+    }
+}
+
+/// Holds workers until every one has started (or tells them to give up).
+private final class StartGate: @unchecked Sendable {
+    let go = DispatchSemaphore(value: 0)
+    /// Written before `go` is signalled.
+    var cancelled = false
+}
+
+private final class ThreadBody: @unchecked Sendable {
+    let gate: StartGate
+    let run: @Sendable () -> Void
+    init(_ gate: StartGate, _ run: @escaping @Sendable () -> Void) {
+        self.gate = gate
+        self.run = run
+    }
+}

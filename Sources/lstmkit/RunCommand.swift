@@ -94,10 +94,10 @@ struct Run: ConsoleCommand {
         do { file = try OutputFile(path: output, overwrite: force) } catch { throw CommandFailure.unusable(error) }
         var outputs: LSTMOutputs
         do {
+            let prepared = try LSTMForward.prepare(module: lstm, precision: precision.precision)
             func forward() throws(FormatError) -> LSTMOutputs {
-                try LSTMForward.run(module: lstm, input: x, h0: h, c0: c, batchFirst: first,
-                                    precision: precision.precision, sequenceLengths: lengthValues,
-                                    limits: limitOptions.limits)
+                try prepared.run(input: x, h0: h, c0: c, batchFirst: first, sequenceLengths: lengthValues,
+                                 limits: limitOptions.limits)
             }
             if let runs = timeRuns, runs > 0 {
                 var times: [String] = []
@@ -108,7 +108,7 @@ struct Run: ConsoleCommand {
                     let ns = DispatchTime.now().uptimeNanoseconds - start
                     times.append(cFormat("%.3f", Double(ns) / 1e6))
                 }
-                console.printError("forward pass ms (after one untimed run): " + times.joined(separator: " "))
+                console.printError("forward pass ms (weights packed once; after one untimed run): " + times.joined(separator: " "))
             } else {
                 outputs = try forward()
             }

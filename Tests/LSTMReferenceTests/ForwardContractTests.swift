@@ -41,8 +41,8 @@ import TensorFormats
         }
     }
 
-    /// Every case, forced onto two threads (directions or batch rows) with several time chunkings,
-    /// gives the golden's numbers.
+    /// Every case, forced onto two threads (directions, batch rows, or hidden units with a barrier
+    /// per step where the layer allows it) with several time chunkings, gives the golden's numbers.
     @Test(arguments: ReferenceUnitCase.all)
     func forcedThreadingGivesTheGolden(_ c: ReferenceUnitCase) throws {
         let tensors = try c.tensors()
@@ -54,7 +54,7 @@ import TensorFormats
                 let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: try g.h0.map(layout.stateToPyTorch),
                                               c0: try g.c0.map(layout.stateToPyTorch), batchFirst: g.batchFirst,
                                               sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
-                                              parallelMinWork: 0)
+                                              parallelMinWork: 0, unitSplitMinStepWork: 0)
                 let y = try layout.outputFromPyTorch(out.output, directions: m.config.numDirections)
                 for (a, e, name) in [(y, g.output, "output"), (try layout.stateFromPyTorch(out.hN), g.hN, "h_n"),
                                      (try layout.stateFromPyTorch(out.cN), g.cN, "c_n")] {
@@ -67,7 +67,7 @@ import TensorFormats
         for chunkRows in [3, 512] {
             let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: g.h0, c0: g.c0, batchFirst: g.batchFirst,
                                           sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
-                                          parallelMinWork: 0)
+                                          parallelMinWork: 0, unitSplitMinStepWork: 0)
             let tol = g.defaultTolerance(moduleDType: m.config.dtype)
             for (a, e) in zip(out.namedTensors, [g.output, g.hN, g.cN]) {
                 let r = ToleranceComparison(name: a.name, actual: a.tensor, expected: e, tolerance: tol)

@@ -28,4 +28,16 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
 /// Only call when `lstmkit_sgemm_tile_available()` returned 1.
 void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh);
 
+/// The same gate pass for units 0..<count of `rows` rows whose blocks are `stride` apart: unit j of
+/// row r reads gates[r·ldg + q·stride + j] (q = i, f, g, o), updates c[r·ldc + j] and writes
+/// h[r·ldh + j]. `lstmkit_lstm_gates` is the case count = stride = H, ldg = 4H, ldc = H.
+void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
+                             float *h, long ldh);
+
+/// A reusable barrier for `count` threads: each `wait` returns once all `count` threads have
+/// called it (spinning briefly, then yielding the CPU). Returns NULL when out of memory.
+void *lstmkit_barrier_create(long count);
+void lstmkit_barrier_wait(void *barrier);
+void lstmkit_barrier_destroy(void *barrier);
+
 #endif

@@ -1,0 +1,57 @@
+import LSTMSchema
+import Testing
+import TensorFormats
+@testable import LSTMReference
+
+/// ``UnitSplitRecurrence``: splitting a direction's hidden units over threads (a barrier per step)
+/// gives one thread's numbers, whatever the number of parts and time chunks: exactly in float64
+/// (scalar kernels), within rounding in float32 (the input GEMM's row split over threads changes
+/// which register tiles sum a row, and so the order of its additions).
+@Suite struct UnitSplitTests {
+    /// A single-direction module with random weights (different per gate), H a multiple of 16.
+    static func module(inputSize I: Int, hidden H: Int, layers L: Int, reverse: Bool, seed: UInt64) throws -> LSTMModule {
+        var rng = SplitMix(seed: seed)
+        func tensor(_ shape: [Int]) throws -> Tensor {
+            try Tensor(float32: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform() * 0.4) }, shape: shape)
+        }
+        var layers: [[LSTMDirectionWeights]] = []
+        for k in 0..<L {
+            layers.append([LSTMDirectionWeights(weightIH: try tensor([4 * H, k == 0 ? I : H]), weightHH: try tensor([4 * H, H]),
+                                                biasIH: try tensor([4 * H]), biasHH: try tensor([4 * H]))])
+        }
+        var onnx: ONNXFeatures?
+        if reverse {
+            onnx = ONNXFeatures()
+            onnx?.direction = .reverse
+        }
+        return LSTMModule(name: "m", config: LSTMConfig(inputSize: I, hiddenSize: H, numLayers: L, bidirectional: false),
+                          layers: layers, onnx: onnx)
+    }
+
+    @Test(arguments: [(16, 48, 2, false, 3), (7, 32, 1, true, 1), (5, 80, 2, false, 5)])
+    func unitSplitGivesOneThreadsNumbers(_ c: (Int, Int, Int, Bool, Int)) throws {
+        let (I, H, L, reverse, N) = c
+        let m = try Self.module(inputSize: I, hidden: H, layers: L, reverse: reverse, seed: UInt64(H + N))
+        var rng = SplitMix(seed: 7)
+        let S = 11
+        let x = try Tensor(float32: (0..<(S * N * I)).map { _ in Float(rng.uniform()) }, shape: [S, N, I])
+        let h0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
+        let c0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
+        func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int) throws -> LSTMOutputs {
+            try LSTMForward.run(T.self, module: m, input: x, h0: h0, c0: c0, batchFirst: false, sequenceLengths: nil,
+                                threads: threads, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0)
+        }
+        func check<T: LSTMScalar>(_: T.Type) throws {
+            let one = try run(T.self, threads: 1, chunkRows: 512)
+            for (threads, chunkRows) in [(2, 512), (3, 4 * N), (8, N)] {
+                let split = try run(T.self, threads: threads, chunkRows: chunkRows)
+                for (a, b) in zip(one.namedTensors, split.namedTensors) {
+                    let diff = zip(a.tensor.doubles(), b.tensor.doubles()).map { abs($0 - $1) }.max() ?? 0
+                    #expect(diff <= (T.self == Double.self ? 0 : 1e-6), "H \(H) N \(N) \(T.self) threads \(threads) chunkRows \(chunkRows): \(a.name) differs by up to \(diff)")
+                }
+            }
+        }
+        try check(Float.self)
+        try check(Double.self)
+    }
+}
