@@ -47,6 +47,9 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     /// Smallest step (multiply-adds N·4H·R) of a single direction whose hidden units are split over
     /// threads (``UnitSplitRecurrence``), one barrier per step; below it the barrier costs more than it saves.
     var unitSplitMinStepWork = 1 << 15
+    /// Least time (ns) a thread of a unit split waits at a step's barrier before the split stops
+    /// and the calling thread finishes the layer alone.
+    var unitSplitPatienceFloor = 200_000
 
     struct Result {
         var output: [T]

@@ -94,11 +94,13 @@ public enum LSTMForward {
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
                                    chunkRows: Int = 512, parallelMinWork: Int = 1 << 21, unitSplitMinStepWork: Int = 1 << 15,
+                                   unitSplitPatienceFloor: Int = 200_000,
                                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
         pass.chunkRows = chunkRows
         pass.parallelMinWork = parallelMinWork
         pass.unitSplitMinStepWork = unitSplitMinStepWork
+        pass.unitSplitPatienceFloor = unitSplitPatienceFloor
         return try evaluate(pass, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
                             sequenceLengths: sequenceLengths, limits: limits)
     }

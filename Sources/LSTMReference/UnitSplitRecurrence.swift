@@ -1,4 +1,5 @@
 import CLSTMKernels
+import Dispatch
 
 /// The recurrence of a single direction with its hidden units split over threads that meet at a
 /// barrier after every step.
@@ -28,6 +29,8 @@ final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
     /// h of the last step run: `initial` or a row block of the layer output.
     private var previous: UnsafePointer<T>
     private let barrier: UnsafeMutableRawPointer
+    /// Least patience at the barrier, ns (``patience(stepNanoseconds:)``).
+    private let patienceFloor: Int
 
     static func applies(to w: PreparedDirection<T>, hidden H: Int, lengths: [Int]?) -> Bool {
         w.whr == nil && w.peepholes == nil && w.spec.isPyTorchDefault && lengths == nil
@@ -40,6 +43,7 @@ final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
         let count = Swift.min(pass.threads, panels)
         guard pass.directions == 1, count >= 2, let barrier = lstmkit_barrier_create(count) else { return nil }
         self.barrier = barrier
+        patienceFloor = pass.unitSplitPatienceFloor
         w = pass.layers[k][0]
         self.H = H
         self.N = N
@@ -65,32 +69,53 @@ final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
 
     /// Runs the steps of `window` in this direction's order. `gates` holds the window's projected
     /// gates (row (t − window.lowerBound)·N + b, 4H wide); `output` is the layer output (S, N, H).
+    ///
+    /// When a thread waits at the barrier longer than the patience (another process took its
+    /// partner's core), every thread stops after the same step and the caller's thread finishes the
+    /// layer alone: a step shared with a descheduled core would cost a scheduler time slice.
     func run(window: Range<Int>, gates: UnsafeMutablePointer<T>, output: UnsafeMutablePointer<T>) {
         guard !window.isEmpty else { return }
-        let steps = window.count, G = 4 * H
+        let steps = window.count, G = 4 * H, N = N, H = H
         let reverse = w.reverse
         @Sendable func time(_ s: Int) -> Int { reverse ? window.upperBound - 1 - s : window.lowerBound + s }
         let start = UncheckedBox(previous), g = UncheckedBox(gates), y = UncheckedBox(output)
-        let threaded = Parallel.onOwnThreads(parts.count) { [self] p in
-            var prev = start.value
-            for s in 0..<steps {
-                let t = time(s)
-                step(part: p, previous: prev, gates: g.value + (t - window.lowerBound) * N * G, next: y.value + t * N * H)
-                lstmkit_barrier_wait(barrier)
-                prev = UnsafePointer(y.value + t * N * H)
+        let shared = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { shared.deallocate() }
+        shared.initialize(to: 0)
+        let done = UncheckedBox(shared)
+        var threaded = false
+        if lstmkit_barrier_stopped(barrier) == 0 {
+            threaded = Parallel.onOwnThreads(parts.count) { [self] p in
+                var prev = start.value
+                var s = 0
+                while s < steps {
+                    let t = time(s)
+                    let began = DispatchTime.now().uptimeNanoseconds
+                    step(part: p, previous: prev, gates: g.value + (t - window.lowerBound) * N * G, next: y.value + t * N * H)
+                    let took = DispatchTime.now().uptimeNanoseconds - began
+                    prev = UnsafePointer(y.value + t * N * H)
+                    s += 1
+                    if lstmkit_barrier_wait(barrier, patience(stepNanoseconds: took)) != 0 { break }
+                }
+                if p == 0 { done.value.pointee = s }
             }
         }
-        if !threaded {
-            var prev = start.value
-            for s in 0..<steps {
-                let t = time(s)
-                for p in parts.indices {
-                    step(part: p, previous: prev, gates: gates + (t - window.lowerBound) * N * G, next: output + t * N * H)
-                }
-                prev = UnsafePointer(output + t * N * H)
+        var prev = threaded && shared.pointee > 0 ? UnsafePointer(output + time(shared.pointee - 1) * N * H) : previous
+        for s in (threaded ? shared.pointee : 0)..<steps {
+            let t = time(s)
+            for p in parts.indices {
+                step(part: p, previous: prev, gates: gates + (t - window.lowerBound) * N * G, next: output + t * N * H)
             }
+            prev = UnsafePointer(output + t * N * H)
         }
         previous = UnsafePointer(output + time(steps - 1) * N * H)
+    }
+
+    /// How long a thread waits for its partners before the threads stop sharing steps: twice its
+    /// own step, and at least the floor (0.2 ms by default: far above the imbalance of a quiet
+    /// machine, far below a scheduler time slice).
+    func patience(stepNanoseconds: UInt64) -> Int {
+        Swift.max(patienceFloor, 2 * Int(clamping: stepNanoseconds))
     }
 
     /// Part p's share of one step: reads all of `previous` (N × H), writes its units of `next`.

@@ -1,3 +1,5 @@
+import CLSTMKernels
+import Glibc
 import LSTMSchema
 import Testing
 import TensorFormats
@@ -37,14 +39,17 @@ import TensorFormats
         let x = try Tensor(float32: (0..<(S * N * I)).map { _ in Float(rng.uniform()) }, shape: [S, N, I])
         let h0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
         let c0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
-        func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int) throws -> LSTMOutputs {
+        func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int, patience: Int = 200_000) throws -> LSTMOutputs {
             try LSTMForward.run(T.self, module: m, input: x, h0: h0, c0: c0, batchFirst: false, sequenceLengths: nil,
-                                threads: threads, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0)
+                                threads: threads, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0,
+                                unitSplitPatienceFloor: patience)
         }
         func check<T: LSTMScalar>(_: T.Type) throws {
             let one = try run(T.self, threads: 1, chunkRows: 512)
-            for (threads, chunkRows) in [(2, 512), (3, 4 * N), (8, N)] {
-                let split = try run(T.self, threads: threads, chunkRows: chunkRows)
+            // Patience 0: the split may stop at any step (whenever a wait outlasts two steps) and the
+            // caller's thread finishes alone; the numbers must not depend on where.
+            for (threads, chunkRows, patience) in [(2, 512, 200_000), (3, 4 * N, 200_000), (8, N, 200_000), (2, 512, 0), (2, 2 * N, 0)] {
+                let split = try run(T.self, threads: threads, chunkRows: chunkRows, patience: patience)
                 for (a, b) in zip(one.namedTensors, split.namedTensors) {
                     let diff = zip(a.tensor.doubles(), b.tensor.doubles()).map { abs($0 - $1) }.max() ?? 0
                     #expect(diff <= (T.self == Double.self ? 0 : 1e-6), "H \(H) N \(N) \(T.self) threads \(threads) chunkRows \(chunkRows): \(a.name) differs by up to \(diff)")
@@ -53,5 +58,33 @@ import TensorFormats
         }
         try check(Float.self)
         try check(Double.self)
+    }
+}
+
+/// The step barrier: every thread gets the same answer in each round, and a thread that waited
+/// past its patience makes that round (when it was still waiting as the last thread arrived) or
+/// the next one answer "stop" for all.
+@Suite struct StepBarrierTests {
+    @Test func lateWaitStopsEveryThreadAtTheSameRound() throws {
+        let barrier = try #require(lstmkit_barrier_create(2))
+        defer { lstmkit_barrier_destroy(barrier) }
+        let box = UncheckedBox(barrier)
+        let answers = UnsafeMutablePointer<Int32>.allocate(capacity: 6)
+        defer { answers.deallocate() }
+        answers.initialize(repeating: -1, count: 6)
+        let out = UncheckedBox(answers)
+        let ok = Parallel.onOwnThreads(2) { p in
+            for round in 0..<3 {
+                // Round 1: part 1 arrives 20 ms late; part 0 (patience 1 ms) waits past its patience.
+                if round == 1 && p == 1 { usleep(20_000) }
+                out.value[p * 3 + round] = lstmkit_barrier_wait(box.value, 1_000_000)
+            }
+        }
+        #expect(ok)
+        // Each round answers both threads alike; the late wait (during round 1) stops round 1 or 2.
+        for round in 0..<3 { #expect(answers[round] == answers[3 + round], "round \(round)") }
+        #expect(answers[0] == 0)
+        #expect(answers[2] == 1)
+        #expect(lstmkit_barrier_stopped(barrier) == 1)
     }
 }

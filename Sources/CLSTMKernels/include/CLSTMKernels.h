@@ -36,8 +36,15 @@ void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, l
 
 /// A reusable barrier for `count` threads: each `wait` returns once all `count` threads have
 /// called it (spinning briefly, then yielding the CPU). Returns NULL when out of memory.
+///
+/// A thread whose wait lasts longer than `patience_ns` (its partner lost its core to another
+/// process) marks the barrier late. Each round's `wait` returns the same value to every thread:
+/// 1 once a thread was late (in this round, if it was marked before the last thread arrived, else
+/// in the next), so that all stop sharing work at the same step; `lstmkit_barrier_stopped` then
+/// stays 1.
 void *lstmkit_barrier_create(long count);
-void lstmkit_barrier_wait(void *barrier);
+int lstmkit_barrier_wait(void *barrier, long patience_ns);
+int lstmkit_barrier_stopped(void *barrier);
 void lstmkit_barrier_destroy(void *barrier);
 
 #endif
