@@ -200,7 +200,10 @@ def agreement(ours: Path, torch_out: Path, name: str) -> str:
     return f"max |Δ| {worst:.1e}, {bad} outside tol"
 
 
-def bench(lstmkit: str, quick: bool, repeats: int) -> int:
+SECTIONS = ("validate", "convert", "onnx", "run")
+
+
+def bench(lstmkit: str, quick: bool, repeats: int, only: set[str] = set(SECTIONS)) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="lstmkit-bench-", dir=CACHE))
     table = Table()
@@ -224,7 +227,7 @@ for k, v in sd.items():
 stop()
 """
         files = [small_ckpt] if quick else [small_ckpt, ckpt]
-        for f in files:
+        for f in (files if "validate" in only else []):
             ours, inspect, op, proc, rss_o, rss_t = [], [], [], [], [], []
             for r in range(repeats):
                 for step in rotate(["ours", "inspect", "py"], r):
@@ -268,7 +271,7 @@ sd = torch.load(sys.argv[1], weights_only=True)
 torch.save(sd, sys.argv[2])
 stop()
 """
-        for ext, py in (("npz", py_npz), ("safetensors", py_st), ("pt", py_pt)):
+        for ext, py in (("npz", py_npz), ("safetensors", py_st), ("pt", py_pt)) if "convert" in only else ():
             ours, op, proc, cps, syncs, rss_o, rss_t = [], [], [], [], [], [], []
             out = work / f"out.{ext}"
             copy = work / "copy.bin"
@@ -301,14 +304,15 @@ stop()
         # 3. .onnx output memory.
         ours, rss_o = [], []
         out = work / "out.onnx"
-        for _ in range(repeats):
+        for _ in range(repeats if "onnx" in only else 0):
             if out.exists():
                 out.unlink()
             run = measured([lstmkit, "convert", str(ckpt), str(out), "--quiet"], flush=True)
             ours.append(run.wall); rss_o.append(run.rss)
-        out.unlink()
-        table.add("convert .pt→.onnx", ms(median(ours)), "-", f"peak RSS {max(rss_o) / size:.2f}x the file",
-                  "RSS ≤ 1.2x file", verdict(max(rss_o) <= 1.2 * size, quick), human(max(rss_o)), "-")
+        if "onnx" in only:
+            out.unlink()
+            table.add("convert .pt→.onnx", ms(median(ours)), "-", f"peak RSS {max(rss_o) / size:.2f}x the file",
+                      "RSS ≤ 1.2x file", verdict(max(rss_o) <= 1.2 * size, quick), human(max(rss_o)), "-")
 
         # 4. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
         py_torch = r"""
@@ -338,7 +342,7 @@ s.run(None, {"x": x})
 for _ in range(int(sys.argv[3])):
     start(); s.run(None, {"x": x}); stop()
 """
-        for cfg in (FORWARD_QUICK if quick else FORWARD_FULL):
+        for cfg in (FORWARD_QUICK if quick else FORWARD_FULL) if "run" in only else ():
             name = cfg[0]
             model, onnx_path, x = make_forward_inputs(*cfg)
             ours, whole, t_torch, t_ort, rss_o, rss_t = [], [], [], [], [], []
@@ -383,9 +387,14 @@ def main() -> int:
     ap.add_argument("--lstmkit", required=True)
     ap.add_argument("--quick", action="store_true", help="small inputs, one repeat (smoke test; no claims)")
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})")
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if not only <= set(SECTIONS):
+        ap.error(f"--only takes {', '.join(SECTIONS)}")
     repeats = args.repeats or (1 if args.quick else 5)
-    return bench(args.lstmkit, args.quick, repeats)
+    return bench(args.lstmkit, args.quick, repeats, only)
 
 
 if __name__ == "__main__":
