@@ -17,10 +17,14 @@ import TensorFormats
                            shape: [5, 1, c.inputSize])       // (seq, batch, input_size)
         let y = try LSTMForward.run(module: lstm, input: x)  // nn.LSTM semantics
         print(y.output.shape, y.hN.shape)                    // [5, 1, 16] [2, 1, 8]
+        let prepared = try LSTMForward.prepare(module: lstm) // weights packed once
+        let again = try prepared.run(input: x)               // for many inputs
+        print(again.output.shape)                            // [5, 1, 16]
         // --- end of README example ---
         #expect(model.problems.isEmpty)
         #expect(lstm.name == "model_state_dict.rnn.1.rnn")
         #expect(y.output.shape == [5, 1, 16])
         #expect(y.hN.shape == [2, 1, 8])
+        #expect(again.output.floats() == y.output.floats())
     }
 }
