@@ -66,11 +66,18 @@ struct Run: ConsoleCommand {
     @Flag(help: "Replace OUTPUT if it exists.")
     var force = false
 
+    @Option(help: ArgumentHelp("Cores the forward pass may use (default: all online processors).", valueName: "n"))
+    var threads: Int?
+
     @OptionGroup var limitOptions: LimitOptions
 
     @Option(help: ArgumentHelp("After one untimed forward pass, run it N more times and print their wall times on stderr (scripts/bench).",
                                valueName: "n", visibility: .hidden))
     var timeRuns: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1; got \(threads)") }
+    }
 
     func execute(_ console: Console) throws -> ExitStatus {
         let loaded = try ModelInput.load(model, limits: limitOptions.limits)
@@ -94,7 +101,7 @@ struct Run: ConsoleCommand {
         do { file = try OutputFile(path: output, overwrite: force) } catch { throw CommandFailure.unusable(error) }
         var outputs: LSTMOutputs
         do {
-            let prepared = try LSTMForward.prepare(module: lstm, precision: precision.precision)
+            let prepared = try LSTMForward.prepare(module: lstm, precision: precision.precision, threads: threads)
             func forward() throws(FormatError) -> LSTMOutputs {
                 try prepared.run(input: x, h0: h, c0: c, batchFirst: first, sequenceLengths: lengthValues,
                                  limits: limitOptions.limits)
