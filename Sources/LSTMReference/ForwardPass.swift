@@ -139,8 +139,7 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                         Parallel.forEach(states.count, concurrent: concurrent) { task in
                             let st = states[task]
                             guard !st.batchRange.isEmpty else { return }
-                            st.run(window: window(st.direction), steps: S,
-                                   gates: UnsafePointer(g.value + st.direction * chunkStride),
+                            st.run(window: window(st.direction), steps: S, gates: g.value + st.direction * chunkStride,
                                    lengths: lengths, output: y.value)
                         }
                     }
@@ -199,17 +198,23 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
         for p in [h, c, gbuf, hfull, hbuf, cbuf, scratch] { p.deallocate() }
     }
 
-    /// Runs the steps of time window `window` (in this direction's order), reading its projected
-    /// gates from `gates` (row (t − window.lowerBound)·N + b) and writing this direction's columns of `output`.
-    func run(window: Range<Int>, steps S: Int, gates: UnsafePointer<T>, lengths: [Int]?, output: UnsafeMutablePointer<T>) {
+    /// h of the last step run (nil before the first: `h` holds h0), in the layer output (row stride `D·R`).
+    private var lastOutput: UnsafePointer<T>?
+
+    /// Runs the steps of time window `window` (in this direction's order) on its projected gates
+    /// (row (t − window.lowerBound)·N + b of `gates`, accumulated in place) and writes this
+    /// direction's columns of `output`. Without lengths a step reads h_{t−1} from the previous
+    /// step's output rows and writes h_t straight into its own: nothing is copied.
+    func run(window: Range<Int>, steps S: Int, gates: UnsafeMutablePointer<T>, lengths: [Int]?, output: UnsafeMutablePointer<T>) {
         let G = 4 * H, b0 = batchRange.lowerBound, nb = batchRange.count, ldy = D * R, col = direction * R
         let t0 = window.lowerBound
         guard let lengths else {
             for s in 0..<window.count {
                 let t = w.reverse ? window.upperBound - 1 - s : t0 + s
-                gbuf.update(from: gates + ((t - t0) * N + b0) * G, count: nb * G)
-                step(rows: nb, gates: gbuf, h: h, c: c)
-                for r in 0..<nb { (output + (t * N + b0 + r) * ldy + col).update(from: h + r * R, count: R) }
+                let y = output + (t * N + b0) * ldy + col
+                step(rows: nb, gates: gates + ((t - t0) * N + b0) * G, previous: lastOutput ?? UnsafePointer(h),
+                     lda: lastOutput == nil ? R : ldy, c: c, h: y, ldh: ldy)
+                lastOutput = UnsafePointer(y)
             }
             return
         }
@@ -230,7 +235,7 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
                 (hbuf + a * R).update(from: h + r * R, count: R)
                 (cbuf + a * H).update(from: c + r * H, count: H)
             }
-            step(rows: active.count, gates: gbuf, h: hbuf, c: cbuf)
+            step(rows: active.count, gates: gbuf, previous: hbuf, lda: R, c: cbuf, h: hbuf, ldh: R)
             for (a, r) in active.enumerated() {
                 (h + r * R).update(from: hbuf + a * R, count: R)
                 (c + r * H).update(from: cbuf + a * H, count: H)
@@ -242,7 +247,11 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
     /// Writes the final states into hN / cN (zeros for rows of length 0).
     func finish(lengths: [Int]?, hN: UnsafeMutablePointer<T>, cN: UnsafeMutablePointer<T>) {
         let nb = batchRange.count
-        (hN + stateRow * R).update(from: h, count: nb * R)
+        if let last = lastOutput {
+            for r in 0..<nb { (hN + (stateRow + r) * R).update(from: last + r * D * R, count: R) }
+        } else {
+            (hN + stateRow * R).update(from: h, count: nb * R)
+        }
         (cN + stateRow * H).update(from: c, count: nb * H)
         guard let lengths else { return }
         for r in 0..<nb where lengths[batchRange.lowerBound + r] == 0 {
@@ -251,15 +260,18 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
         }
     }
 
-    /// One recurrent step for `rows` contiguous rows: gates += h·W_hhᵀ, gate pass, projection; h and c updated in place.
-    private func step(rows: Int, gates: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>) {
-        GEMM.multiply(m: rows, a: h, lda: R, b: w.whh, c: gates, ldc: 4 * H, accumulate: true)
+    /// One recurrent step for `rows` rows: gates (row stride 4H) += previous·W_hhᵀ (previous: rows × R,
+    /// row stride `lda`), gate pass (c updated in place), projection; h_t written to `h` (row stride `ldh`).
+    /// `h` may be `previous` (the step reads all of it before writing).
+    private func step(rows: Int, gates: UnsafeMutablePointer<T>, previous: UnsafePointer<T>, lda: Int,
+                      c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, ldh: Int) {
+        GEMM.multiply(m: rows, a: previous, lda: lda, b: w.whh, c: gates, ldc: 4 * H, accumulate: true)
         if let whr = w.whr {
             GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: hfull, ldh: H,
                            spec: w.spec, peepholes: w.peepholes, scratch: scratch)
-            GEMM.multiply(m: rows, a: hfull, lda: H, b: whr, c: h, ldc: R, accumulate: false)
+            GEMM.multiply(m: rows, a: hfull, lda: H, b: whr, c: h, ldc: ldh, accumulate: false)
         } else {
-            GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: h, ldh: R,
+            GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: h, ldh: ldh,
                            spec: w.spec, peepholes: w.peepholes, scratch: scratch)
         }
     }
