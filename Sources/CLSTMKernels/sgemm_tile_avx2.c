@@ -128,7 +128,7 @@ KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, 
     put(c, c50, add); put(c + 8, c51, add);
 }
 
-enum { BLOCK_K = 256, BLOCK_M = 240 };
+enum { BLOCK_K = 256, BLOCK_M = 240, SHORT_M = 48, SHORT_BLOCK_K = 1024 };
 
 KERNEL_TARGET static void edge(long rows, long cols, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
     float tmp[6 * 16];
@@ -149,11 +149,16 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
     long blocks = (m + BLOCK_M - 1) / BLOCK_M;
     long blockM = ((m + blocks - 1) / blocks + 5) / 6 * 6;
     long packRows = (m < blockM ? m : blockM) / 6 * 6;
-    long packK = k < BLOCK_K ? k : BLOCK_K;
+    /* A short A (a recurrent step's few batch rows) takes the reduction in blocks of up to 1024, so
+       that each C tile is read and written once or twice rather than once per 256 (C is then often
+       the step's fresh gate rows, not in cache), while the panel slice it streams is reused by
+       the other row tiles from L2. A tall A keeps 256-deep blocks whose panel slice stays in L1. */
+    long blockK = m <= SHORT_M ? SHORT_BLOCK_K : BLOCK_K;
+    long packK = k < blockK ? k : blockK;
     float *apack = packRows > 0 ? aligned_alloc(64, (size_t)((packRows * packK * 4 + 63) / 64 * 64)) : NULL;
     if (packRows > 0 && !apack) packRows = 0;
-    for (long k0 = 0; k0 < k; k0 += BLOCK_K) {
-        long kc = k - k0 < BLOCK_K ? k - k0 : BLOCK_K;
+    for (long k0 = 0; k0 < k; k0 += blockK) {
+        long kc = k - k0 < blockK ? k - k0 : blockK;
         int add = accumulate || k0 > 0;
         for (long m0 = 0; m0 < m; m0 += blockM) {
             long mc = m - m0 < blockM ? m - m0 : blockM;
