@@ -13,6 +13,8 @@ public struct ConversionRequest: Sendable {
     public var overwrite: Bool
     /// Deflate npz members.
     public var compress: Bool
+    /// Wait for the output to reach the disk before renaming it into place (see ``OutputFile``).
+    public var durable = false
     /// How an .onnx output is built (batch_first input, h0 / c0 inputs, opset); `dtype` above wins.
     public var onnx = ONNXExportOptions()
     /// How an .onnx output stores its tensors (external data for models over 2 GB).
@@ -125,7 +127,7 @@ public enum Conversion {
             throw ConversionError(.unusable, "\(request.output): the output is the input file (the input is never modified)")
         }
         do {
-            let output = try OutputFile(path: request.output, overwrite: request.overwrite)
+            let output = try OutputFile(path: request.output, overwrite: request.overwrite, durable: request.durable)
             let file = try readInput(request.input, limits: request.limits)
             let plan = try ConversionPlan.make(file: file, request: request, format: format)
             progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
@@ -176,6 +178,7 @@ public enum Conversion {
     static func writeONNX(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> OutputFile? {
         var write = request.onnxWrite
         write.overwrite = write.overwrite || request.overwrite
+        write.durable = write.durable || request.durable
         do throws(FormatError) {
             return try ONNXModelFile.write(try ONNXLSTMExport.model(for: module, options: request.onnx), to: output, options: write)
         } catch {

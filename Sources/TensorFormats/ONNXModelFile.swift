@@ -19,6 +19,8 @@ public struct ONNXWriteOptions: Sendable {
     public var externalAlignment = 4096
     /// Replace an existing data file.
     public var overwrite = false
+    /// fsync the data file before renaming it (``OutputFile``).
+    public var durable = false
 
     public init(externalData: ExternalData = .automatic, externalMinBytes: Int = 1024, overwrite: Bool = false) {
         self.externalData = externalData
@@ -106,7 +108,7 @@ public enum ONNXModelFile {
             }
             let dataPath = output.path + ".data"
             let location = String(dataPath[(dataPath.lastIndex(of: "/").map { dataPath.index(after: $0) } ?? dataPath.startIndex)...])
-            let data = try OutputFile(path: dataPath, overwrite: options.overwrite)
+            let data = try OutputFile(path: dataPath, overwrite: options.overwrite, durable: options.durable)
             let arena = ONNXProtoArena()
             let align = max(options.externalAlignment, 1)
             let encoder = ONNXProtoEncoder(arena: arena) { (_, value) throws(FormatError) -> [(key: String, value: String)]? in

@@ -9,7 +9,10 @@ import Darwin
 /// ``commit()`` flushes and renames over the destination. Until then the destination is untouched;
 /// an output that is never committed (error, early exit) removes its temporary file.
 ///
-/// An existing destination is refused unless `overwrite` is true. Writes are buffered.
+/// An existing destination is refused unless `overwrite` is true. Writes are buffered. With
+/// `durable`, ``commit()`` waits for the bytes to reach the disk (fsync) before the rename, so the
+/// destination survives a power loss too; otherwise, like `cp`, `torch.save` or `np.save`, it leaves
+/// that to the kernel's writeback.
 public final class OutputFile {
     public let path: String
     public let temporaryPath: String
@@ -17,11 +20,13 @@ public final class OutputFile {
     private var buffer: [UInt8] = []
     private let bufferLimit = 1 << 20
     private var committed = false
+    private let durable: Bool
     /// Bytes written so far (the offset of the next byte).
     public private(set) var position = 0
 
-    public init(path: String, overwrite: Bool) throws(FormatError) {
+    public init(path: String, overwrite: Bool, durable: Bool = false) throws(FormatError) {
         self.path = path
+        self.durable = durable
         var st = stat()
         if !overwrite, lstat(path, &st) == 0 {
             throw FormatError(.unreadable, "output exists (use --force to replace it)", file: path)
@@ -175,19 +180,19 @@ public final class OutputFile {
     private var fileBytes = 0
     /// Bytes before this offset have been sent to disk (asynchronously).
     private var writebackStart = 0
-    /// Writeback is started every this many bytes, so that ``commit()``'s fsync overlaps the copy.
+    /// With `durable`, writeback is started every this many bytes, so that ``commit()``'s fsync overlaps the copy.
     static let writebackChunk = 32 << 20
 
     private func startWriteback() {
-        guard fileBytes - writebackStart >= OutputFile.writebackChunk else { return }
+        guard durable, fileBytes - writebackStart >= OutputFile.writebackChunk else { return }
         _ = lstmkit_start_writeback(fd, Int64(writebackStart), Int64(fileBytes - writebackStart))
         writebackStart = fileBytes
     }
 
-    /// Flushes, syncs and renames the temporary file over `path`.
+    /// Flushes, syncs (when `durable`) and renames the temporary file over `path`.
     public func commit() throws(FormatError) {
         try flush()
-        guard fsync(fd) == 0 else {
+        guard !durable || fsync(fd) == 0 else {
             throw FormatError(.unreadable, "cannot sync: \(String(cString: strerror(errno)))", file: path)
         }
         close(fd)

@@ -8,7 +8,7 @@ enum ConvertDType: String, ExpressibleByArgument, CaseIterable {
     var dtype: DType { DType(rawValue: rawValue) ?? .float32 }
 }
 
-/// `lstmkit convert INPUT OUTPUT [--module NAME] [--dtype D] [--force] [--compress] [--quiet]`:
+/// `lstmkit convert INPUT OUTPUT [--module NAME] [--dtype D] [--force] [--compress] [--sync] [--quiet]`:
 /// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
 /// summary on stdout.
 struct ConvertCommand: ConsoleCommand {
@@ -51,6 +51,9 @@ struct ConvertCommand: ConsoleCommand {
     @Flag(help: "Deflate the members of an .npz output.")
     var compress = false
 
+    @Flag(help: "Wait until OUTPUT is on disk (fsync) before renaming it into place, so that it also survives a power loss.")
+    var sync = false
+
     @Flag(help: "Print nothing but errors and notes (no summary, no progress bar).")
     var quiet = false
 
@@ -66,6 +69,7 @@ struct ConvertCommand: ConsoleCommand {
         var request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
                                         overwrite: force, compress: compress)
         request.limits = limitOptions.limits
+        request.durable = sync
         let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
         let report: ConversionReport
         do {

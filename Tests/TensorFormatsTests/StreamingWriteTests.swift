@@ -11,11 +11,13 @@ import Testing
         try Scratch.map(pattern(count, seed: seed), name: "in.bin")
     }
 
-    @Test func storageBytesAreCopiedFromTheMappedFile() throws {
+    /// Durable or not (fsync before the rename, `convert --sync`), the committed bytes are the same.
+    @Test(arguments: [false, true])
+    func storageBytesAreCopiedFromTheMappedFile(durable: Bool) throws {
         let file = try Self.mapped(3 * OutputFile.streamChunk + 12_345)
         let storage = TensorStorage(mapped: file, range: 100..<(file.bytes.count - 7))
-        let path = Scratch.file("copy.bin")
-        let out = try OutputFile(path: path, overwrite: false)
+        let path = Scratch.file("copy-\(durable).bin")
+        let out = try OutputFile(path: path, overwrite: false, durable: durable)
         try out.write([1, 2, 3])
         var reported = 0
         try out.write(storage, range: 5..<(storage.bytes.count - 3)) { reported += $0.count }
