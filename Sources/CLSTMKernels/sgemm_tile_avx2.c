@@ -71,26 +71,44 @@ KERNEL_TARGET static void tile2(long kc, const float *a, long lda, const float *
     put(c, _mm256_add_ps(c10, d10), add); put(c + 8, _mm256_add_ps(c11, d11), add);
 }
 
+/* One row; two accumulator chains (even and odd k), summed as tile1x2 sums them, so that a row's
+   values do not depend on whether its panel was paired. */
 KERNEL_TARGET static void tile1(long kc, const float *a, const float *b, float *c, int add) {
-    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps();
-    __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+    __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps(), r0 = _mm256_setzero_ps(), r1 = _mm256_setzero_ps();
     long k = 0;
-    for (; k + 4 <= kc; k += 4, b += 64) {
-        __m256 s = _mm256_broadcast_ss(a + k);
-        c0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b), c0); c1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 8), c1);
-        s = _mm256_broadcast_ss(a + k + 1);
-        d0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 16), d0); d1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 24), d1);
-        s = _mm256_broadcast_ss(a + k + 2);
-        e0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 32), e0); e1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 40), e1);
-        s = _mm256_broadcast_ss(a + k + 3);
-        f0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 48), f0); f1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 56), f1);
+    for (; k + 2 <= kc; k += 2, b += 32) {
+        __m256 x = _mm256_broadcast_ss(a + k), y = _mm256_broadcast_ss(a + k + 1);
+        p0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b), p0); p1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + 8), p1);
+        r0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b + 16), r0); r1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b + 24), r1);
     }
-    for (; k < kc; k++, b += 16) {
-        __m256 s = _mm256_broadcast_ss(a + k);
-        c0 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b), c0); c1 = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 8), c1);
+    if (k < kc) {
+        __m256 x = _mm256_broadcast_ss(a + k);
+        p0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b), p0); p1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + 8), p1);
     }
-    put(c, _mm256_add_ps(_mm256_add_ps(c0, d0), _mm256_add_ps(e0, f0)), add);
-    put(c + 8, _mm256_add_ps(_mm256_add_ps(c1, d1), _mm256_add_ps(e1, f1)), add);
+    put(c, _mm256_add_ps(p0, r0), add); put(c + 8, _mm256_add_ps(p1, r1), add);
+}
+
+/* One row against two adjacent panels (b and b + stride): each A value is broadcast once for 32
+   columns, which is what a batch-1 step (a GEMV, bound by loads) saves. */
+KERNEL_TARGET static void tile1x2(long kc, const float *a, const float *b, long stride, float *c, int add) {
+    __m256 p0 = _mm256_setzero_ps(), p1 = _mm256_setzero_ps(), q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
+    __m256 r0 = _mm256_setzero_ps(), r1 = _mm256_setzero_ps(), s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    const float *b2 = b + stride;
+    long k = 0;
+    for (; k + 2 <= kc; k += 2, b += 32, b2 += 32) {
+        __m256 x = _mm256_broadcast_ss(a + k), y = _mm256_broadcast_ss(a + k + 1);
+        p0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b), p0); p1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + 8), p1);
+        q0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2), q0); q1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + 8), q1);
+        r0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b + 16), r0); r1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b + 24), r1);
+        s0 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b2 + 16), s0); s1 = _mm256_fmadd_ps(y, _mm256_loadu_ps(b2 + 24), s1);
+    }
+    if (k < kc) {
+        __m256 x = _mm256_broadcast_ss(a + k);
+        p0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b), p0); p1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + 8), p1);
+        q0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2), q0); q1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + 8), q1);
+    }
+    put(c, _mm256_add_ps(p0, r0), add); put(c + 8, _mm256_add_ps(p1, r1), add);
+    put(c + 16, _mm256_add_ps(q0, s0), add); put(c + 24, _mm256_add_ps(q1, s1), add);
 }
 
 /* Six rows of A packed k-major (a[6k + r]): one contiguous stream of broadcasts. */
@@ -155,6 +173,22 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
        the other row tiles from L2. A tall A keeps 256-deep blocks whose panel slice stays in L1. */
     long blockK = m <= SHORT_M ? SHORT_BLOCK_K : BLOCK_K;
     long packK = k < blockK ? k : blockK;
+    if (m == 1) {
+        /* One row: full panels in pairs (tile1x2), then the rest. */
+        for (long k0 = 0; k0 < k; k0 += blockK) {
+            long kc = k - k0 < blockK ? k - k0 : blockK;
+            int add = accumulate || k0 > 0;
+            long p = 0;
+            for (; p + 2 <= n / 16; p += 2) tile1x2(kc, a + k0, packed + p * k * 16 + k0 * 16, k * 16, c + p * 16, add);
+            for (; p < panels; p++) {
+                long cols = n - p * 16 < 16 ? n - p * 16 : 16;
+                const float *bp = packed + p * k * 16 + k0 * 16;
+                if (cols == 16) tile1(kc, a + k0, bp, c + p * 16, add);
+                else edge(1, cols, kc, a + k0, lda, bp, c + p * 16, ldc, add);
+            }
+        }
+        return;
+    }
     float *apack = packRows > 0 ? aligned_alloc(64, (size_t)((packRows * packK * 4 + 63) / 64 * 64)) : NULL;
     if (packRows > 0 && !apack) packRows = 0;
     for (long k0 = 0; k0 < k; k0 += blockK) {

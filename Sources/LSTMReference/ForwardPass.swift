@@ -42,11 +42,12 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     let threads: Int
     /// Input rows (steps × batch) projected per chunk (at least one step).
     var chunkRows = 512
-    /// Smallest layer (multiply-adds of all its GEMMs) run on several threads.
-    var parallelMinWork = 1 << 21
+    /// Smallest layer (multiply-adds of all its GEMMs) run on several threads: waking a thread
+    /// costs tens of microseconds on a virtual machine, about 16M multiply-adds of one core's work.
+    var parallelMinWork = 1 << 24
     /// Smallest step (multiply-adds N·4H·R) of a single direction whose hidden units are split over
     /// threads (``UnitSplitRecurrence``), one barrier per step; below it the barrier costs more than it saves.
-    var unitSplitMinStepWork = 1 << 15
+    var unitSplitMinStepWork = 1 << 20
     /// Least time (ns) a thread of a unit split waits at a step's barrier before the split stops
     /// and the calling thread finishes the layer alone.
     var unitSplitPatienceFloor = 200_000

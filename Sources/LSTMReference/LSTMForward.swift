@@ -93,7 +93,7 @@ public enum LSTMForward {
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
-                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 21, unitSplitMinStepWork: Int = 1 << 15,
+                                   chunkRows: Int = 512, parallelMinWork: Int = 1 << 24, unitSplitMinStepWork: Int = 1 << 20,
                                    unitSplitPatienceFloor: Int = 200_000,
                                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)

@@ -64,7 +64,7 @@ import Testing
 
     /// GEMM (CPU-specific tiles where available, and the portable SIMD8 tiles) against a naive
     /// double-precision product over shapes that hit every kernel and edge.
-    @Test(arguments: [(1, 1, 1), (1, 28, 5), (2, 16, 300), (3, 33, 7), (5, 64, 257), (6, 48, 1), (7, 20, 11),
+    @Test(arguments: [(1, 1, 1), (1, 28, 5), (1, 80, 33), (1, 64, 1100), (2, 16, 300), (3, 33, 7), (5, 64, 257), (6, 48, 1), (7, 20, 11),
                       (13, 80, 40), (16, 192, 48), (121, 17, 513), (300, 40, 70), (250, 64, 0)])
     func gemmMatchesNaiveProduct(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
