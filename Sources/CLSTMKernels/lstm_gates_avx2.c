@@ -73,20 +73,12 @@ KERNEL_TARGET static void gates_row(long count, long H, float *g, float *c, floa
     }
 }
 
-void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh) {
-    for (long r = 0; r < rows; r++) gates_row(H, H, gates + r * 4 * H, c + r * H, h + r * ldh);
-}
-
 void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
                              float *h, long ldh) {
     for (long r = 0; r < rows; r++) gates_row(count, stride, gates + r * ldg, c + r * ldc, h + r * ldh);
 }
 
 #else
-
-void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh) {
-    (void)rows; (void)H; (void)gates; (void)c; (void)h; (void)ldh;
-}
 
 void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
                              float *h, long ldh) {

@@ -1,8 +1,5 @@
 /// The float64 GEMM tile: plain scalar loops (float64 is the precise reference, not the fast path).
 extension Double {
-    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Double>, c: UnsafeMutablePointer<Double>,
-                           h: UnsafeMutablePointer<Double>, ldh: Int) -> Bool { false }
-
     static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Double>, ldg: Int,
                                c: UnsafeMutablePointer<Double>, ldc: Int, h: UnsafeMutablePointer<Double>, ldh: Int) -> Bool { false }
 

@@ -24,12 +24,6 @@ extension Float {
         return true
     }
 
-    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
-                           h: UnsafeMutablePointer<Float>, ldh: Int) -> Bool {
-        guard hasAVX2FMA else { return false }
-        lstmkit_lstm_gates(rows, hidden, gates, c, h, ldh)
-        return true
-    }
 
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                          c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool, portable: Bool) {

@@ -35,10 +35,7 @@ enum GateStep {
                                      c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, ldh: Int,
                                      spec: GateSpec, peepholes: Peepholes<T>?, scratch: UnsafeMutablePointer<T>) {
         if spec.isPyTorchDefault && peepholes == nil {
-            if T.fusedGates(rows: rows, hidden: H, gates: gates, c: c, h: h, ldh: ldh) { return }
-            for r in 0..<rows {
-                fused(hidden: H, gates: gates + r * 4 * H, c: c + r * H, h: h + r * ldh)
-            }
+            applyDefault(rows: rows, count: H, stride: H, gates: gates, ldg: 4 * H, c: c, ldc: H, h: h, ldh: ldh)
             return
         }
         for r in 0..<rows {

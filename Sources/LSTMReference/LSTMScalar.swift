@@ -33,12 +33,9 @@ protocol LSTMScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     /// `packed` holds ⌈n/16⌉ panels of k × 16 (``PackedMatrix``'s layout).
     static func wholeGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, packed: UnsafePointer<Self>,
                           c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool) -> Bool
-    /// The default gate pass (sigmoid, tanh, tanh; see ``GateStep``) in a CPU-specific routine when
-    /// there is one (returns true), else nothing (returns false).
-    static func fusedGates(rows: Int, hidden: Int, gates: UnsafeMutablePointer<Self>, c: UnsafeMutablePointer<Self>,
-                           h: UnsafeMutablePointer<Self>, ldh: Int) -> Bool
-    /// The default gate pass for units 0..<count of `rows` rows, gate blocks `stride` apart (see
-    /// `lstmkit_lstm_gate_units`), in a CPU-specific routine when there is one (returns true).
+    /// The default gate pass (sigmoid, tanh, tanh; see ``GateStep``) for units 0..<count of `rows`
+    /// rows, gate blocks `stride` apart (see `lstmkit_lstm_gate_units`), in a CPU-specific routine
+    /// when there is one (returns true), else nothing (returns false).
     static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Self>, ldg: Int,
                                c: UnsafeMutablePointer<Self>, ldc: Int, h: UnsafeMutablePointer<Self>, ldh: Int) -> Bool
     /// A tensor of this dtype holding `values`.

@@ -16,7 +16,7 @@ import Dispatch
 /// briefly, then yields, so a core taken by another process delays the step but does not burn it.
 ///
 /// Applies to one direction (D = 1) with PyTorch gates, no projection, no peepholes and no
-/// sequence lengths (``applies(to:lengths:)``).
+/// sequence lengths (``applies(to:hidden:lengths:)``).
 final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
     private let w: PreparedDirection<T>
     private let H: Int, N: Int, stateRow: Int

@@ -21,16 +21,12 @@ void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const floa
 /// and 1-row tiles. `accumulate` = 0 overwrites C. Only call when the tiles are available.
 void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate);
 
-/// The default LSTM gate pass (sigmoid, tanh, tanh) for `rows` batch rows, eight lanes at a time:
-/// `gates` holds rows × 4H pre-activations in PyTorch order i, f, g, o (overwritten is allowed),
-/// `c` rows × H cell states updated in place, `h` receives rows × H values o·tanh(c') with row
-/// stride `ldh`. exp / sigmoid / tanh are Cephes-style polynomials (a few ulp; NaN stays NaN).
+/// The default LSTM gate pass (sigmoid, tanh, tanh), eight lanes at a time, for units 0..<count of
+/// `rows` rows whose gate blocks are `stride` apart: unit j of row r reads the pre-activations
+/// gates[r·ldg + q·stride + j] (q = i, f, g, o; PyTorch order), updates the cell state
+/// c[r·ldc + j] and writes h[r·ldh + j] = o·tanh(c'). A whole row of H units is count = stride = H,
+/// ldg = 4H. exp / sigmoid / tanh are Cephes-style polynomials (a few ulp; NaN stays NaN).
 /// Only call when `lstmkit_sgemm_tile_available()` returned 1.
-void lstmkit_lstm_gates(long rows, long H, float *gates, float *c, float *h, long ldh);
-
-/// The same gate pass for units 0..<count of `rows` rows whose blocks are `stride` apart: unit j of
-/// row r reads gates[r·ldg + q·stride + j] (q = i, f, g, o), updates c[r·ldc + j] and writes
-/// h[r·ldh + j]. `lstmkit_lstm_gates` is the case count = stride = H, ldg = 4H, ldc = H.
 void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
                              float *h, long ldh);
 
