@@ -3,7 +3,7 @@ import TensorFormats
 /// What `lstmkit convert` was asked to do.
 public struct ConversionRequest: Sendable {
     public var input: String
-    /// The output path; its extension picks the format (see ``OutputFormat``).
+    /// The output path; its extension picks the format (``FormatRegistry/output(forPath:)``).
     public var output: String
     /// The LSTM module to extract (written with bare nn.LSTM names); nil = every tensor.
     public var module: String?
@@ -44,7 +44,7 @@ public struct ConversionReport: Sendable {
     public var input: String
     public var inputFormat: FileFormat
     public var output: String
-    public var outputFormat: OutputFormat
+    public var outputFormat: FileFormat
     /// The module extracted (`--module`, or the one module of an ONNX target).
     public var module: String?
     /// The tensors written, in the order given to the writer.
@@ -120,47 +120,61 @@ public protocol ConversionProgress: AnyObject {
 ///   refused without `overwrite`, the input is never modified, a failure leaves nothing behind.
 public enum Conversion {
     public static func run(_ request: ConversionRequest, progress: ConversionProgress? = nil) throws(ConversionError) -> ConversionReport {
-        guard let format = OutputFormat(path: request.output) else {
-            throw ConversionError(.usage, "\(request.output): cannot tell the output format from its extension (use \(OutputFormat.extensionList))")
+        guard let target = FormatRegistry.output(forPath: request.output) else {
+            throw ConversionError(.usage, "\(request.output): cannot tell the output format from its extension (use \(FormatRegistry.outputExtensionList))")
         }
         if isSameFile(request.input, request.output) {
             throw ConversionError(.unusable, "\(request.output): the output is the input file (the input is never modified)")
         }
-        do {
-            let output = try OutputFile(path: request.output, overwrite: request.overwrite, durable: request.durable)
-            let file = try readInput(request.input, limits: request.limits)
-            let plan = try ConversionPlan.make(file: file, request: request, format: format)
-            progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
-            defer { progress?.finished() }
-            var notes = file.notes + plan.notes
-            if request.compress, format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
-            var data: OutputFile?
-            switch format {
-            case .onnx:
-                guard let module = plan.onnxModule else {
-                    throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
-                }
-                data = try writeONNX(module, to: output, request: request)
-            default:
-                let options = TensorFileWriter.Options(compress: request.compress,
-                                                       archiveName: TensorFileWriter.archiveName(for: request.output))
-                notes += try TensorFileWriter.write(plan.entries, metadata: plan.metadata, format: format,
-                                                    to: output, options: options)
+        let output = try converting { () throws(FormatError) in
+            try OutputFile(path: request.output, overwrite: request.overwrite, durable: request.durable)
+        }
+        let model = try converting { () throws(FormatError) in
+            try LSTMSchemaLoader.load(file: readInput(request.input, limits: request.limits))
+        }
+        let file = model.file
+        let plan = try ConversionPlan.make(model: model, request: request, target: target)
+        progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
+        defer { progress?.finished() }
+        var notes = file.notes + plan.notes
+        var sideFiles: [OutputFile] = []
+        switch target.output {
+        case .moduleGraph?:
+            guard let module = plan.graphModule, let writer = ModuleGraphWriters.writer(for: target.format) else {
+                throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
             }
+            sideFiles = try converting { () throws(FormatError) in try writer.write(module, to: output, request: request) }
+        case .tensorMap(let writer)?:
+            if request.compress, target.format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
+            let options = TensorWriteOptions(compress: request.compress, archiveName: TensorFileWriter.archiveName(for: request.output))
+            notes += try converting { () throws(FormatError) in
+                do throws(FormatError) {
+                    return try writer.write(plan.entries, metadata: plan.metadata, to: output, options: options, progress: nil)
+                } catch {
+                    throw error.inFile(output.path)
+                }
+            }
+        case nil:
+            throw ConversionError(.usage, "\(request.output): \(target.format) is read, not written")
+        }
+        try converting { () throws(FormatError) in
             try file.finishChecksums()
-            try data?.commit()
-            let size = output.position
-            try output.commit()
-            return ConversionReport(input: request.input, inputFormat: file.format, output: request.output,
-                                    outputFormat: format, module: plan.moduleName,
-                                    tensors: plan.entries.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) },
-                                    bytesWritten: size, notes: notes)
-        } catch let error as ConversionError {
-            throw error
-        } catch let error as FormatError {
-            throw ConversionError(error)
+            for side in sideFiles { try side.commit() }
+        }
+        let size = output.position
+        try converting { () throws(FormatError) in try output.commit() }
+        return ConversionReport(input: request.input, inputFormat: file.format, output: request.output,
+                                outputFormat: target.format, module: plan.moduleName,
+                                tensors: plan.entries.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) },
+                                bytesWritten: size, notes: notes)
+    }
+
+    /// Runs a step of the reading or writing layers, its error becoming exit 2.
+    static func converting<T>(_ body: () throws(FormatError) -> T) throws(ConversionError) -> T {
+        do throws(FormatError) {
+            return try body()
         } catch {
-            throw ConversionError(.unusable, "\(request.output): \(error)")
+            throw ConversionError(error)
         }
     }
 
@@ -171,18 +185,5 @@ public enum Conversion {
         var limits = limits
         limits.tensorChecksumsInBackground = true
         return try TensorFileIO.read(path: path, limits: limits)
-    }
-
-    /// Writes `module` as a runnable ONNX graph; returns the external data file, when one was
-    /// written, for the caller to commit together with `output`.
-    static func writeONNX(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> OutputFile? {
-        var write = request.onnxWrite
-        write.overwrite = write.overwrite || request.overwrite
-        write.durable = write.durable || request.durable
-        do throws(FormatError) {
-            return try ONNXModelFile.write(try ONNXLSTMExport.model(for: module, options: request.onnx), to: output, options: write)
-        } catch {
-            throw error.inFile(output.path)
-        }
     }
 }

@@ -22,19 +22,22 @@ import TensorFormats
 ///   that is not an LSTM, or whose input_size cannot be inferred, has no config.
 ///
 /// Modules are returned in the order their first tensor appears in the file.
+/// ``discover(in:)`` runs every ``ModuleSource`` (an ONNX file's graph included); the rules above
+/// are ``discover(tensors:)``, the ``TensorNameSource``.
 public enum LSTMDiscovery {
     /// The valid modules (tensors taken as they are, no copies) and the problems of all the others.
-    public static func modules(in file: TensorFile) -> (modules: [LSTMModule], problems: [SchemaProblem]) {
-        let found = discover(in: file)
+    public static func modules(in file: TensorFile) throws(FormatError) -> (modules: [LSTMModule], problems: [SchemaProblem]) {
+        let found = try discover(in: file)
         return (found.compactMap(\.module), found.flatMap(\.problems))
     }
 
-    /// Every module candidate with its inferred config (when one can be inferred) and its problems.
-    public static func discover(in file: TensorFile) -> [DiscoveredModule] {
-        discover(tensors: file.tensors)
+    /// Every module candidate of every source, with its inferred config (when one can be inferred)
+    /// and its problems.
+    public static func discover(in file: TensorFile) throws(FormatError) -> [DiscoveredModule] {
+        try ModuleSources.discover(in: file)
     }
 
-    /// ``discover(in:)`` over a bare list of named tensors.
+    /// The name-based rules over a bare list of named tensors.
     public static func discover(tensors: [NamedTensor]) -> [DiscoveredModule] {
         var order: [String] = []
         var groups: [String: ModuleChecker] = [:]
@@ -65,7 +68,8 @@ public enum LSTMDiscovery {
     }
 }
 
-/// One LSTM module found in a file: its inferred config and its problems.
+/// One LSTM module found in a file by a ``ModuleSource``: its inferred config, its problems and
+/// the tensors it came from.
 public struct DiscoveredModule: Sendable {
     /// The prefix without its trailing dot ("" for a bare nn.LSTM state dict).
     public var name: String
@@ -75,15 +79,21 @@ public struct DiscoveredModule: Sendable {
     public var problems: [SchemaProblem]
     /// The module's weights; set exactly when `config` is set and `problems` is empty.
     public var module: LSTMModule?
-    /// Full names of the module's canonical tensors, in file order (ONNX: see ``LSTMSchemaLoader``).
-    public var tensorNames: [String]
+    /// Names of the file's tensors the module was found from, in file order (tensor maps: its
+    /// canonical tensors; ONNX: the initializers its nodes consume).
+    public var sourceTensors: [String]
+    /// True when the module's weights were mapped from another layout (an ONNX node's W / R / B),
+    /// so that its canonical tensors are not themselves in the file.
+    public var mapped: Bool
 
-    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, tensorNames: [String]) {
+    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, sourceTensors: [String],
+                mapped: Bool = false) {
+        self.mapped = mapped
         self.name = name
         self.config = config
         self.problems = problems
         self.module = module
-        self.tensorNames = tensorNames
+        self.sourceTensors = sourceTensors
     }
 
     public var isValid: Bool { module != nil }

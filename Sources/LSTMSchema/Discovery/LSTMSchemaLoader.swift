@@ -4,7 +4,7 @@ import TensorFormats
 public struct LoadedModel: Sendable {
     /// Everything the reader found (for ONNX files: the initializers).
     public var file: TensorFile
-    /// Every module candidate, valid or not, in file order.
+    /// Every module candidate, valid or not, as ``ModuleSources`` found them.
     public var discovered: [DiscoveredModule]
 
     public init(file: TensorFile, discovered: [DiscoveredModule]) {
@@ -16,6 +16,68 @@ public struct LoadedModel: Sendable {
     public var modules: [LSTMModule] { discovered.compactMap(\.module) }
     /// The schema problems of all modules.
     public var problems: [SchemaProblem] { discovered.flatMap(\.problems) }
+
+    /// The candidate called `name` (its prefix, or its name as displayed), or the only one when
+    /// `name` is nil; valid or not. `several` ends the sentence for a file with several modules
+    /// and no name.
+    public func candidate(named name: String?, several: String = "pick one with --module") throws(ModuleSelectionError) -> DiscoveredModule {
+        let path = file.path
+        let names = discovered.map { SchemaProblem.displayName($0.name) }.joined(separator: ", ")
+        if let name {
+            if let found = discovered.first(where: { $0.name == name || SchemaProblem.displayName($0.name) == name }) {
+                return found
+            }
+            throw ModuleSelectionError(.noSuchModule, discovered.isEmpty
+                ? "\(path): --module \(name): the file holds no LSTM"
+                : "\(path): --module \(name): no such LSTM; the file holds \(names)")
+        }
+        switch discovered.count {
+        case 0: throw ModuleSelectionError(.noModule, "\(path): no LSTM found (no tensor named like weight_ih_l0)")
+        case 1: return discovered[0]
+        default: throw ModuleSelectionError(.ambiguous, "\(path): holds \(discovered.count) LSTMs (\(names)); \(several)")
+        }
+    }
+
+    /// The valid module called `name`, or the only module when `name` is nil (see
+    /// ``candidate(named:several:)``); a module with problems is ``ModuleSelectionError/Kind/invalid``
+    /// with its first problem (`lstmkit validate` lists all).
+    public func module(named name: String?, several: String = "pick one with --module") throws(ModuleSelectionError) -> LSTMModule {
+        let c = try candidate(named: name, several: several)
+        guard let module = c.module else { throw ModuleSelectionError.invalid(c, file: file.path) }
+        return module
+    }
+}
+
+/// Why ``LoadedModel/module(named:several:)`` found no module; `description` is the one sentence
+/// to print, naming the file.
+public struct ModuleSelectionError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// `--module` names no module of the file (a usage error).
+        case noSuchModule
+        /// The file holds no LSTM at all.
+        case noModule
+        /// Several modules and no name (a usage error).
+        case ambiguous
+        /// The module breaks the schema (a check failure).
+        case invalid
+    }
+
+    public var kind: Kind
+    public var description: String
+    /// For ``Kind/invalid``: every problem of the module.
+    public var problems: [SchemaProblem]
+
+    public init(_ kind: Kind, _ description: String, problems: [SchemaProblem] = []) {
+        self.kind = kind
+        self.description = description
+        self.problems = problems
+    }
+
+    static func invalid(_ c: DiscoveredModule, file: String) -> ModuleSelectionError {
+        let n = c.problems.count
+        return ModuleSelectionError(.invalid, "\(file): LSTM \(SchemaProblem.displayName(c.name)) does not match the nn.LSTM schema (\(n) problem\(n == 1 ? "" : "s"); run lstmkit validate)"
+                                    + (c.problems.first.map { ": " + $0.description } ?? ""), problems: c.problems)
+    }
 }
 
 /// The one entry point from a path to LSTM modules, whatever the format.
@@ -23,13 +85,11 @@ public struct LoadedModel: Sendable {
 /// ```swift
 /// let model = try LSTMSchemaLoader.load(path: "model.pt")
 /// for problem in model.problems { print(problem.description) }
-/// let lstm = model.modules.first   // LSTMModule, PyTorch layout, gates i, f, g, o
+/// let lstm = try model.module(named: nil)   // LSTMModule, PyTorch layout, gates i, f, g, o
 /// ```
 ///
-/// PyTorch, npz, npy and safetensors files are mapped by tensor names (``LSTMDiscovery``); ONNX files
-/// by their graph's LSTM nodes (``ONNXLSTMMapping``), whose modules are valid by construction (an
-/// inconsistent node is a `FormatError`); their `tensorNames` are the canonical names their weights
-/// take under the module's name (the file itself holds ONNX W / R / B initializers).
+/// Modules come from every ``ModuleSource`` (tensor names; an ONNX graph's LSTM nodes, whose
+/// `sourceTensors` are the initializers they consume).
 public enum LSTMSchemaLoader {
     /// Reads `path` (format recognised by content, see `TensorFileIO`) and discovers its LSTMs.
     /// Throws only when the file cannot be used; schema problems are returned in the result.
@@ -37,21 +97,8 @@ public enum LSTMSchemaLoader {
         try load(file: TensorFileIO.read(path: path, limits: limits))
     }
 
-    /// Discovers the LSTMs of tensors already read (ONNX files: from the graph the reader kept).
+    /// Discovers the LSTMs of tensors already read.
     public static func load(file: TensorFile, limits: Limits = .default) throws(FormatError) -> LoadedModel {
-        guard file.format == .onnx else {
-            return LoadedModel(file: file, discovered: LSTMDiscovery.discover(in: file))
-        }
-        do throws(FormatError) {
-            let model = try ONNXModelFile.model(of: file)
-            let mapped = try ONNXLSTMMapping.mapped(in: model)
-            return LoadedModel(file: file, discovered: mapped.map {
-                let prefix = $0.module.name.isEmpty ? "" : $0.module.name + "."
-                return DiscoveredModule(name: $0.module.name, config: $0.module.config, problems: [], module: $0.module,
-                                        tensorNames: $0.module.canonicalTensors(prefix: prefix).map(\.name))
-            })
-        } catch {
-            throw error.inFile(file.path)
-        }
+        LoadedModel(file: file, discovered: try ModuleSources.discover(in: file))
     }
 }

@@ -27,7 +27,7 @@ struct ModuleChecker {
     }
 
     private func result(_ config: LSTMConfig?) -> DiscoveredModule {
-        DiscoveredModule(name: name, config: config, problems: problems, module: nil, tensorNames: fileOrder)
+        DiscoveredModule(name: name, config: config, problems: problems, module: nil, sourceTensors: fileOrder)
     }
 
     mutating func check() -> DiscoveredModule {

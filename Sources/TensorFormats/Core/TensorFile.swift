@@ -1,15 +1,9 @@
-/// The formats lstmkit reads, recognised by content (see ``FileFormat/sniff(_:)``).
-public enum FileFormat: String, Sendable, Codable, CaseIterable {
-    case npy
-    case npz
-    /// `torch.save` zip archive (torch ≥ 1.6).
-    case pytorch
-    /// Pre-1.6 pickle stream (`_use_new_zipfile_serialization=False`).
-    case pytorchLegacy = "pytorch-legacy"
-    /// `torch.jit.save` archive.
-    case torchscript
-    case onnx
-    case safetensors
+/// The name of a file format, as reports print it (`npz`, `pytorch`, `onnx`, ...). Each format
+/// declares its own constant beside its ``FileFormatDescriptor`` (see ``FormatRegistry``).
+public struct FileFormat: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
 }
 
 /// A tensor with its (flattened) name.
@@ -25,7 +19,8 @@ public struct NamedTensor: Sendable {
 /// What a reader found in a file: named tensors in file order, string metadata, and notes on
 /// anything that was read approximately or skipped (e.g. `V2` read as bfloat16).
 ///
-/// For ONNX files `onnx` holds the graph, which LSTMSchema maps to LSTM modules.
+/// A format that holds more than tensors keeps it in `content` and exposes it through its own
+/// accessor (ONNX: ``TensorFile/onnxModel``, the decoded graph).
 public struct TensorFile: Sendable {
     public var path: String
     public var format: FileFormat
@@ -33,8 +28,8 @@ public struct TensorFile: Sendable {
     /// Non-tensor values (checkpoint epoch, loss, safetensors `__metadata__`, ONNX metadata_props), in file order.
     public var metadata: [(key: String, value: String)]
     public var notes: [String]
-    /// The decoded model, for ONNX files (set by ``ONNXModelFile/readTensors(file:limits:)``).
-    public var onnx: ONNXModel?
+    /// What the format holds beyond tensors, in the format's own type (nil for tensor maps).
+    public var content: (any Sendable)?
     /// Tensor checksums still running in the background (``Limits/tensorChecksumsInBackground``).
     public var checksums: BackgroundChecksums?
 

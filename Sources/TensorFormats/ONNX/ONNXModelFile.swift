@@ -67,12 +67,12 @@ public enum ONNXModelFile {
     }
 
     /// The model's initializers as named tensors in file order, with `metadata_props` as metadata and
-    /// the decoded graph in ``TensorFile/onnx``. Initializers of data types without a ``DType`` are
+    /// the decoded graph in ``TensorFile/onnxModel``. Initializers of data types without a ``DType`` are
     /// skipped with a note.
     public static func readTensors(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
         let model = try read(file: file, limits: limits)
         var out = TensorFile(path: file.path, format: .onnx, metadata: model.metadataProps)
-        out.onnx = model
+        out.content = model
         for t in model.graph.initializers {
             if let value = t.tensor {
                 out.tensors.append(NamedTensor(name: t.name, tensor: value))
@@ -85,7 +85,7 @@ public enum ONNXModelFile {
 
     /// The graph of an ONNX ``TensorFile``: the one decoded with its tensors, or read again from its path.
     public static func model(of file: TensorFile, limits: Limits = .default) throws(FormatError) -> ONNXModel {
-        if let m = file.onnx { return m }
+        if let m = file.onnxModel { return m }
         return try read(path: file.path, limits: limits)
     }
 

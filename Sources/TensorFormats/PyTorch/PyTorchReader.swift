@@ -19,14 +19,12 @@ public enum PyTorchReader {
     /// Reads `file` as a ZIP checkpoint, TorchScript archive or legacy pickle stream.
     public static func read(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
         do throws(FormatError) {
-            switch FileFormat.sniffMagic(file.bytes) {
-            case .zip:
+            let head = file.bytes
+            if FormatRegistry.startsWith(head, [0x50, 0x4B]) {
                 return try read(archive: try ZipArchive(file: file, limits: limits), limits: limits)
-            case .pickle:
-                return try PyTorchLegacyReader.read(file: file, limits: limits)
-            default:
-                throw FormatError(.unsupported, "not a PyTorch checkpoint (neither a ZIP archive nor a pickle stream)")
             }
+            if head.first == 0x80 { return try PyTorchLegacyReader.read(file: file, limits: limits) }
+            throw FormatError(.unsupported, "not a PyTorch checkpoint (neither a ZIP archive nor a pickle stream)")
         } catch {
             throw error.inFile(file.path)
         }

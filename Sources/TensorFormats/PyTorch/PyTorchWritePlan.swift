@@ -1,5 +1,7 @@
 /// Which storages a state dict is written with, and how each tensor views its storage.
 ///
+/// Entries that cast (``TensorEntry/passthrough`` is nil) get their own contiguous storage, filled
+/// when the writer reaches it (loaded then, so at most one cast tensor exists at a time).
 /// Tensors that alias one ``TensorStorage`` with one dtype (a tensor and its transpose or a row
 /// of it, as read from a torch file) keep sharing it — one `data/<key>` record, offsets and
 /// strides as they are — when their views overlap, together cover every element of the storage
@@ -12,39 +14,47 @@
 struct PyTorchWritePlan {
     struct Storage {
         let key: String
-        let bytes: UnsafeRawBufferPointer
-        /// Keeps `bytes` valid.
-        let owner: TensorStorage
+        let content: Content
 
-        /// Where `bytes` lie in `owner`.
-        var range: Range<Int> {
-            guard let base = owner.bytes.baseAddress, let start = bytes.baseAddress else { return 0..<0 }
-            let offset = start - base
-            return offset..<(offset + bytes.count)
+        enum Content {
+            /// Bytes of an input already in place: `range` of `owner`.
+            case view(owner: TensorStorage, range: Range<Int>)
+            /// The contiguous little-endian elements of entry `index`, loaded when written.
+            case deferred(index: Int)
         }
     }
 
     private(set) var storages: [Storage] = []
-    private(set) var entries: [PyTorchPickler.Entry] = []
+    private var entries_: [PyTorchPickler.Entry] = []
+    /// The pickle's entries, in state-dict order.
+    var entries: [PyTorchPickler.Entry] { entries_ }
 
-    init(_ tensors: [NamedTensor]) throws(FormatError) {
-        var seen: Set<String> = []
-        for t in tensors {
-            guard seen.insert(t.name).inserted else {
-                throw FormatError(.unsupported, "two tensors are named '\(t.name)'; a state dict holds one tensor per name", entry: t.name)
-            }
-        }
+    init(_ entries: [TensorEntry]) throws(FormatError) {
+        try refuseDuplicateNames(entries, "a state dict holds one tensor per name")
+        let tensors = entries.compactMap { e in e.passthrough.map { NamedTensor(name: e.name, tensor: $0) } }
         let shared = PyTorchWritePlan.sharedGroups(tensors)
         var groupKeys: [GroupID: String] = [:]
-        for t in tensors {
-            let tensor = t.tensor
-            let dtype = tensor.dtype
+        for (index, e) in entries.enumerated() {
+            let dtype = e.dtype
             let size = dtype.itemSize
             let (className, needsV3) = TorchScalarType.storageClassName(for: dtype)
             let storageClass = needsV3 ? PickleGlobal(module: "torch.storage", name: "UntypedStorage")
                                        : PickleGlobal(module: "torch", name: className)
             let v3 = needsV3 ? PickleGlobal(module: "torch", name: dtype.name) : nil
             let numelUnit = needsV3 ? 1 : size
+            guard let tensor = e.passthrough else {
+                guard let bytes = e.byteCount else {
+                    throw FormatError(.limitExceeded, "tensor shape \(e.shape) overflows a byte count", entry: e.name)
+                }
+                let key = String(storages.count)
+                storages.append(Storage(key: key, content: .deferred(index: index)))
+                entries_.append(PyTorchPickler.Entry(
+                    name: e.name, storageClass: storageClass, storageKey: key,
+                    storageNumel: bytes / numelUnit, storageOffset: 0,
+                    shape: e.shape, strides: Tensor.contiguousStrides(e.shape), v3DType: v3))
+                continue
+            }
+            let t = NamedTensor(name: e.name, tensor: tensor)
 
             let group = GroupID(storage: ObjectIdentifier(tensor.storage), dtype: dtype)
             if shared.contains(group) {
@@ -54,9 +64,9 @@ struct PyTorchWritePlan {
                 } else {
                     key = String(storages.count)
                     groupKeys[group] = key
-                    storages.append(Storage(key: key, bytes: tensor.storage.bytes, owner: tensor.storage))
+                    storages.append(Storage(key: key, content: .view(owner: tensor.storage, range: 0..<tensor.storage.bytes.count)))
                 }
-                entries.append(PyTorchPickler.Entry(
+                entries_.append(PyTorchPickler.Entry(
                     name: t.name, storageClass: storageClass, storageKey: key,
                     storageNumel: tensor.storage.bytes.count / numelUnit, storageOffset: tensor.byteOffset / size,
                     shape: tensor.shape, strides: tensor.strides, v3DType: v3))
@@ -66,8 +76,8 @@ struct PyTorchWritePlan {
                     throw FormatError(.corrupt, "tensor '\(t.name)' could not be laid out contiguously", entry: t.name)
                 }
                 let key = String(storages.count)
-                storages.append(Storage(key: key, bytes: raw, owner: c.storage))
-                entries.append(PyTorchPickler.Entry(
+                storages.append(Storage(key: key, content: .view(owner: c.storage, range: c.byteOffset..<(c.byteOffset + raw.count))))
+                entries_.append(PyTorchPickler.Entry(
                     name: t.name, storageClass: storageClass, storageKey: key,
                     storageNumel: raw.count / numelUnit, storageOffset: 0,
                     shape: tensor.shape, strides: Tensor.contiguousStrides(tensor.shape), v3DType: v3))

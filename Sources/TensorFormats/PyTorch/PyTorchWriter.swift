@@ -14,15 +14,28 @@
 /// aligned, data descriptors, zip64 end records. Files load with `torch.load(weights_only=True)`
 /// and `mmap=True`. dtypes: every ``DType`` (uint16/32/64 through `_rebuild_tensor_v3`, torch ≥ 2.3).
 /// Same tensors in, same bytes out. The output is not committed here.
-public enum PyTorchWriter {
+public enum PyTorchWriter: TensorMapWriter {
     public static let storageAlignment = 64
 
+    public static func write(_ entries: [TensorEntry], metadata: [(key: String, value: String)], to output: OutputFile,
+                             options: TensorWriteOptions, progress: ((Int) -> Void)?) throws(FormatError) -> [String] {
+        try write(entries, to: output, archiveName: options.archiveName ?? archiveName(forPath: output.path), progress: progress)
+        return metadata.isEmpty ? [] : [droppedMetadataNote(metadata, target: "the .pt state dict")]
+    }
+
     public static func write(_ tensors: [NamedTensor], to output: OutputFile, archiveName: String) throws(FormatError) {
+        try write(tensors.map(TensorEntry.init), to: output, archiveName: archiveName)
+    }
+
+    /// Writes `entries` as a state dict; cast entries are loaded one at a time as their storage
+    /// record is reached.
+    public static func write(_ entries: [TensorEntry], to output: OutputFile, archiveName: String,
+                             progress: ((Int) -> Void)? = nil) throws(FormatError) {
         do throws(FormatError) {
             guard !archiveName.isEmpty, !archiveName.contains("/"), !archiveName.contains("\\") else {
                 throw FormatError(.unsupported, "'\(archiveName)' cannot be a PyTorch archive name (it must be non-empty, without slashes)")
             }
-            let plan = try PyTorchWritePlan(tensors)
+            let plan = try PyTorchWritePlan(entries)
             let pickle = PyTorchPickler.statePickle(plan.entries)
             let archive = ZipWriter(output: output, alignment: storageAlignment, style: .pytorch)
             var written: [(record: String, head: [UInt8], size: Int)] = []
@@ -46,8 +59,23 @@ public enum PyTorchWriter {
             try add(".format_version", text: "1")
             try add(".storage_alignment", text: String(storageAlignment))
             try add("byteorder", text: "little")
+            var done = 0
             for storage in plan.storages {
-                try add("data/" + storage.key, ZipWriter.Part(storage.owner, range: storage.range))
+                switch storage.content {
+                case .view(let owner, let range):
+                    try add("data/" + storage.key, ZipWriter.Part(owner, range: range))
+                    done += range.count
+                case .deferred(let index):
+                    let e = entries[index]
+                    let t = try e.loadChecked().contiguous()
+                    guard let raw = t.contiguousBytes else {
+                        throw FormatError(.corrupt, "tensor could not be laid out contiguously", entry: e.name)
+                    }
+                    try add("data/" + storage.key, ZipWriter.Part(t.storage, range: t.byteOffset..<(t.byteOffset + raw.count)))
+                    done += raw.count
+                    TensorFileWriter.release(t, e.source)
+                }
+                progress?(done)
             }
             try add("version", text: "3\n")
 

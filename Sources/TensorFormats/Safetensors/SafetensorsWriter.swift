@@ -10,39 +10,20 @@
 /// input are copied file to file in the kernel (or written with their pages released behind), so
 /// memory stays bounded by one chunk. The writer does not
 /// commit `output`; the caller does.
-public enum SafetensorsWriter {
-    /// One tensor to write: its final dtype and shape, and how to get its elements when its turn
-    /// comes (so casts can be made one tensor at a time).
-    public struct Entry {
-        public var name: String
-        public var dtype: DType
-        public var shape: [Int]
-        public var load: () throws(FormatError) -> Tensor
-        /// The input tensor `load` reads, whose mapped pages are released once the entry is written.
-        public var source: Tensor?
-
-        public init(name: String, dtype: DType, shape: [Int], source: Tensor? = nil,
-                    load: @escaping () throws(FormatError) -> Tensor) {
-            self.name = name
-            self.dtype = dtype
-            self.shape = shape
-            self.source = source
-            self.load = load
-        }
-
-        public init(_ named: NamedTensor) {
-            let t = named.tensor
-            self.init(name: named.name, dtype: t.dtype, shape: t.shape, source: t, load: { t })
-        }
-    }
-
+public enum SafetensorsWriter: TensorMapWriter {
     public static func write(_ tensors: [NamedTensor], metadata: [(key: String, value: String)],
                              to output: OutputFile, progress: ((Int) -> Void)? = nil) throws(FormatError) {
-        try write(entries: tensors.map(Entry.init), metadata: metadata, to: output, progress: progress)
+        try write(entries: tensors.map(TensorEntry.init), metadata: metadata, to: output, progress: progress)
+    }
+
+    public static func write(_ entries: [TensorEntry], metadata: [(key: String, value: String)], to output: OutputFile,
+                             options: TensorWriteOptions, progress: ((Int) -> Void)?) throws(FormatError) -> [String] {
+        try write(entries: entries, metadata: metadata, to: output, progress: progress)
+        return []
     }
 
     /// Writes `entries`; `progress` receives the data bytes written so far after each chunk.
-    public static func write(entries: [Entry], metadata: [(key: String, value: String)],
+    public static func write(entries: [TensorEntry], metadata: [(key: String, value: String)],
                              to output: OutputFile, progress: ((Int) -> Void)? = nil,
                              limits: Limits = .default) throws(FormatError) {
         let ordered = try order(entries)
@@ -70,7 +51,7 @@ public enum SafetensorsWriter {
     }
 
     /// The entries in the reference implementation's order.
-    static func order(_ entries: [Entry]) throws(FormatError) -> [Entry] {
+    static func order(_ entries: [TensorEntry]) throws(FormatError) -> [TensorEntry] {
         var names: Set<String> = []
         for e in entries {
             guard e.name != "__metadata__" else {
@@ -87,7 +68,7 @@ public enum SafetensorsWriter {
     }
 
     /// The padded header of `ordered` and each tensor's byte range in the data buffer.
-    static func makeHeader(_ ordered: [Entry], metadata: [(key: String, value: String)],
+    static func makeHeader(_ ordered: [TensorEntry], metadata: [(key: String, value: String)],
                            limits: Limits) throws(FormatError) -> ([UInt8], [Range<Int>]) {
         var json: [UInt8] = [UInt8(ascii: "{")]
         if !metadata.isEmpty {

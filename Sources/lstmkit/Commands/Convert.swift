@@ -60,8 +60,8 @@ struct ConvertCommand: ConsoleCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
-        guard OutputFormat(path: output) != nil else {
-            throw ValidationError("cannot tell the output format from the extension of '\(output)' (use \(OutputFormat.extensionList))")
+        guard FormatRegistry.output(forPath: output) != nil else {
+            throw ValidationError("cannot tell the output format from the extension of '\(output)' (use \(FormatRegistry.outputExtensionList))")
         }
     }
 

@@ -25,34 +25,22 @@ enum ModelInput {
         }
     }
 
-    /// The module called `name`, or the only module when `name` is nil.
-    ///
-    /// - No such module, or several and no name → exit 64 naming the modules there are.
-    /// - The module has schema problems → exit 1 with its first problem (run `validate` for all).
+    /// The module called `name`, or the only module when `name` is nil (``LoadedModel/module(named:several:)``):
+    /// no such module or several and no name → exit 64; no LSTM or schema problems → exit 1.
     static func module(named name: String?, in model: LoadedModel) throws(CommandFailure) -> LSTMModule {
-        let path = model.file.path
-        let names = model.discovered.map { SchemaProblem.displayName($0.name) }.joined(separator: ", ")
-        let candidate: DiscoveredModule
-        if let name {
-            guard let found = model.discovered.first(where: { $0.name == name }) else {
-                throw CommandFailure(.usage, model.discovered.isEmpty
-                    ? "\(path): --module \(name): the file holds no LSTM"
-                    : "\(path): --module \(name): no such LSTM; the file holds \(names)")
-            }
-            candidate = found
-        } else {
-            guard let only = model.discovered.first else {
-                throw CommandFailure(.checkFailed, "\(path): no LSTM found (no tensor named like weight_ih_l0)")
-            }
-            guard model.discovered.count == 1 else {
-                throw CommandFailure(.usage, "\(path): holds \(model.discovered.count) LSTMs (\(names)); pick one with --module")
-            }
-            candidate = only
+        do {
+            return try model.module(named: name)
+        } catch {
+            throw CommandFailure(error)
         }
-        guard let module = candidate.module else {
-            let first = candidate.problems.first.map { ": " + $0.description } ?? ""
-            throw CommandFailure(.checkFailed, "\(path): LSTM \(SchemaProblem.displayName(candidate.name)) does not match the nn.LSTM schema (\(candidate.problems.count) problem\(candidate.problems.count == 1 ? "" : "s"); run lstmkit validate)\(first)")
+    }
+}
+
+extension CommandFailure {
+    init(_ error: ModuleSelectionError) {
+        switch error.kind {
+        case .noSuchModule, .ambiguous: self.init(.usage, error.description)
+        case .noModule, .invalid: self.init(.checkFailed, error.description)
         }
-        return module
     }
 }

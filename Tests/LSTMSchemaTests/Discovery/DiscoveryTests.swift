@@ -19,7 +19,7 @@ import TensorFormats
     @Test(arguments: matrix)
     func infersTheConfigOfAValidStateDict(config: LSTMConfig) throws {
         let tensors = StateDict.lstm(config)
-        let (modules, problems) = LSTMDiscovery.modules(in: tensors.file)
+        let (modules, problems) = try LSTMDiscovery.modules(in: tensors.file)
         #expect(problems.isEmpty, "\(problems.map(\.description))")
         let module = try #require(modules.first)
         #expect(modules.count == 1)
@@ -42,12 +42,12 @@ import TensorFormats
             + [NamedTensor(name: "rnn.0.embedding.weight", tensor: StateDict.zeros([8, 32]))]
             + StateDict.lstm(second, prefix: "rnn.1.rnn.")
             + [NamedTensor(name: "rnn.1.embedding.weight", tensor: StateDict.zeros([10, 16]))]
-        let found = LSTMDiscovery.discover(in: tensors.file)
+        let found = try LSTMDiscovery.discover(in: tensors.file)
         #expect(found.map(\.name) == ["rnn.0.rnn", "rnn.1.rnn"])
         #expect(found.map(\.config) == [first, second])
         #expect(found.allSatisfy { $0.problems.isEmpty && $0.isValid })
-        #expect(found[1].tensorNames.first == "rnn.1.rnn.weight_ih_l0")
-        let (modules, _) = LSTMDiscovery.modules(in: tensors.file)
+        #expect(found[1].sourceTensors.first == "rnn.1.rnn.weight_ih_l0")
+        let (modules, _) = try LSTMDiscovery.modules(in: tensors.file)
         #expect(modules[1].canonicalTensors(prefix: "rnn.1.rnn.").map(\.name) == StateDict.lstm(second, prefix: "rnn.1.rnn.").map(\.name))
     }
 
@@ -56,16 +56,16 @@ import TensorFormats
         let tensors = StateDict.lstm(c, prefix: "model_state_dict.module._orig_mod.encoder.lstm.")
             + StateDict.lstm(c, prefix: "")
             + [NamedTensor(name: "optimizer_state_dict.state.0.step", tensor: StateDict.zeros([]))]
-        let found = LSTMDiscovery.discover(in: tensors.file)
+        let found = try LSTMDiscovery.discover(in: tensors.file)
         #expect(found.map(\.name) == ["model_state_dict.module._orig_mod.encoder.lstm", ""])
         #expect(found.allSatisfy { $0.isValid })
     }
 
-    @Test func ignoresLSTMCellAndNonRecurrentTensors() {
+    @Test func ignoresLSTMCellAndNonRecurrentTensors() throws {
         let tensors = [NamedTensor(name: "cell.weight_ih", tensor: StateDict.zeros([16, 4])),
                        NamedTensor(name: "cell.weight_hh", tensor: StateDict.zeros([16, 4])),
                        NamedTensor(name: "fc.weight", tensor: StateDict.zeros([2, 4]))]
-        #expect(LSTMDiscovery.discover(in: tensors.file).isEmpty)
+        #expect(try LSTMDiscovery.discover(in: tensors.file).isEmpty)
     }
 
     // MARK: - Problems
@@ -74,7 +74,7 @@ import TensorFormats
 
     @Test func reportsAWrongShapeWithItsFormula() throws {
         let tensors = StateDict.lstm(Self.bi).replacing("weight_hh_l1_reverse", with: StateDict.zeros([64, 15]))
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == Self.bi)
         #expect(!found.isValid)
         #expect(found.problems == [SchemaProblem(
@@ -89,7 +89,7 @@ import TensorFormats
             .replacing("enc.weight_ih_l1", with: StateDict.zeros([48, 24]))
             .replacing("enc.weight_hr_l0_reverse", with: StateDict.zeros([4, 11]))
             .replacing("enc.bias_ih_l0", with: StateDict.zeros([48, 1]))
-        let problems = LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
+        let problems = try LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
         #expect(problems.map(\.tensor) == ["enc.bias_ih_l0", "enc.weight_hr_l0_reverse", "enc.weight_ih_l1"])
         #expect(problems.map(\.expected) == ["(4*hidden_size) = (48)",
                                             "(proj_size, hidden_size) = (4, 12)",
@@ -100,7 +100,7 @@ import TensorFormats
 
     @Test func reportsAMissingBiasOfOneLayer() throws {
         let tensors = StateDict.lstm(Self.bi).removing("bias_hh_l1")
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == Self.bi)
         #expect(found.problems.count == 1)
         let p = try #require(found.problems.first)
@@ -112,7 +112,7 @@ import TensorFormats
 
     @Test func reportsAMissingReverseDirection() throws {
         let tensors = StateDict.lstm(Self.bi).removing("weight_ih_l1_reverse", "weight_hh_l1_reverse")
-        let problems = LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
+        let problems = try LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
         #expect(problems.map(\.tensor) == ["weight_ih_l1_reverse", "weight_hh_l1_reverse"])
         #expect(problems[0].expected == "(4*hidden_size, 2*hidden_size) = (64, 32)")
     }
@@ -120,7 +120,7 @@ import TensorFormats
     @Test func reportsALayerGap() throws {
         let c = LSTMConfig(inputSize: 8, hiddenSize: 16, numLayers: 3)
         let tensors = StateDict.lstm(c).filter { !$0.name.hasSuffix("_l1") }
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == c)
         #expect(found.problems.map(\.tensor) == ["weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"])
         #expect(found.problems.allSatisfy { $0.message == "missing tensor (layer gap: layer 1 has no tensors, but layer 2 has)" })
@@ -130,7 +130,7 @@ import TensorFormats
     @Test func aModuleWithoutLayerZeroHasNoConfig() throws {
         let c = LSTMConfig(inputSize: 8, hiddenSize: 16, numLayers: 2)
         let tensors = StateDict.lstm(c).filter { !$0.name.hasSuffix("_l0") }
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == nil)
         #expect(found.problems.map(\.tensor) == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"])
         #expect(found.problems.first?.expected == "(4*hidden_size, input_size) = (64, ?)")
@@ -138,7 +138,7 @@ import TensorFormats
 
     @Test func reportsAMissingInputWeightAndCannotInferInputSize() throws {
         let tensors = StateDict.lstm(LSTMConfig(inputSize: 8, hiddenSize: 16)).removing("weight_ih_l0")
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == nil)
         #expect(found.problems.map(\.tensor) == ["weight_ih_l0"])
         #expect(found.problems.first?.expected == "(4*hidden_size, input_size) = (64, ?)")
@@ -150,14 +150,14 @@ import TensorFormats
                NamedTensor(name: "lstm.weight_ih_l0_reversed", tensor: StateDict.zeros([64, 8])),
                NamedTensor(name: "other.weight_ch_l0", tensor: StateDict.zeros([64])),
                NamedTensor(name: "lstm.weight_ih", tensor: StateDict.zeros([64, 8]))]
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.problems.map(\.tensor) == ["lstm.weight_ch_l0", "lstm.weight_ih_l0_reversed"])
         #expect(found.problems.allSatisfy { $0.message.hasPrefix("unexpected tensor") })
     }
 
     @Test func reportsMixedDtypes() throws {
         let tensors = StateDict.lstm(Self.bi).replacing("bias_ih_l0_reverse", with: StateDict.zeros([64], dtype: .float64))
-        let problems = LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
+        let problems = try LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
         #expect(problems.count == 1)
         #expect(problems.first?.tensor == "bias_ih_l0_reverse")
         #expect(problems.first?.message.hasPrefix("mixed dtypes: float64, while the module is float32") == true)
@@ -168,7 +168,7 @@ import TensorFormats
     @Test func reportsNonFloatingDtypes() throws {
         let tensors: [NamedTensor] = [.init(name: "weight_ih_l0", tensor: StateDict.int64s([8, 2])),
                                       .init(name: "weight_hh_l0", tensor: StateDict.int64s([8, 2]))]
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.problems.map(\.tensor) == ["weight_ih_l0"])
         #expect(found.problems.first?.message.contains("not a floating-point type") == true)
         #expect(found.config?.dtype == .int64)
@@ -181,7 +181,7 @@ import TensorFormats
                                       .init(name: "gru.weight_hh_l0", tensor: StateDict.zeros([48, 16])),
                                       .init(name: "gru.bias_ih_l0", tensor: StateDict.zeros([48])),
                                       .init(name: "gru.bias_hh_l0", tensor: StateDict.zeros([48]))]
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == nil)
         #expect(found.problems.map(\.tensor) == ["gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0", "gru.bias_hh_l0"])
         #expect(found.problems.first?.message ==
@@ -193,7 +193,7 @@ import TensorFormats
     @Test func recognisesAPlainRNN() throws {
         let tensors: [NamedTensor] = [.init(name: "weight_ih_l0", tensor: StateDict.zeros([16, 8])),
                                       .init(name: "weight_hh_l0", tensor: StateDict.zeros([16, 16]))]
-        let problems = LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
+        let problems = try LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
         #expect(problems.count == 2)
         #expect(problems.allSatisfy { $0.message.hasPrefix("gate rows are 1·hidden_size (16): looks like a plain RNN (nn.RNN), not an LSTM; expected") })
     }
@@ -201,7 +201,7 @@ import TensorFormats
     @Test func reportsGateRowsThatAreNotAMultipleOfFour() throws {
         let tensors: [NamedTensor] = [.init(name: "weight_ih_l0", tensor: StateDict.zeros([10, 8])),
                                       .init(name: "weight_hh_l0", tensor: StateDict.zeros([10, 4]))]
-        let problems = LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
+        let problems = try LSTMDiscovery.discover(in: tensors.file).flatMap(\.problems)
         #expect(problems.count == 1)
         #expect(problems.first?.message.contains("not a multiple of 4") == true)
     }
@@ -209,7 +209,7 @@ import TensorFormats
     @Test func oneWrongTensorDoesNotSkewTheInference() throws {
         // weight_hh_l0 alone claims 3·16 rows; the majority of gate-row tensors says 4·16.
         let tensors = StateDict.lstm(Self.bi).replacing("weight_hh_l0", with: StateDict.zeros([48, 16]))
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config == Self.bi)
         #expect(found.problems.map(\.tensor) == ["weight_hh_l0"])
     }
@@ -218,7 +218,7 @@ import TensorFormats
         let tensors: [NamedTensor] = [.init(name: "weight_ih_l0", tensor: StateDict.zeros([16, 3])),
                                       .init(name: "weight_hh_l0", tensor: StateDict.zeros([16, 4])),
                                       .init(name: "weight_hr_l0", tensor: StateDict.zeros([4, 4]))]
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         #expect(found.config?.projSize == 4)
         #expect(found.problems.map(\.message) == ["proj_size (4) must be smaller than hidden_size (4); nn.LSTM refuses it"])
     }
@@ -230,7 +230,7 @@ import TensorFormats
             .replacing("a.b.weight_ih_l0", with: StateDict.zeros([64, 9]))
             .replacing("a.b.weight_hh_l2_reverse", with: StateDict.zeros([64, 4], dtype: .float16))
             + [NamedTensor(name: "a.b.weight_ih_l0_scale", tensor: StateDict.zeros([1]))]
-        let found = try #require(LSTMDiscovery.discover(in: tensors.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
         // input_size comes from the forward weight_ih_l0, so its reverse twin is the one reported.
         #expect(found.config == LSTMConfig(inputSize: 9, hiddenSize: 16, numLayers: 3, bidirectional: true, projSize: 4))
         #expect(found.problems.map(\.tensor) == ["a.b.weight_ih_l0_reverse", "a.b.bias_ih_l0_reverse", "a.b.weight_hr_l2", "a.b.weight_hh_l2_reverse",
@@ -245,13 +245,13 @@ import TensorFormats
         let huge = 1 << 62
         let gru = [NamedTensor(name: "weight_ih_l0", tensor: try empty([0, 3])),
                    NamedTensor(name: "weight_hh_l0", tensor: try empty([0, huge]))]
-        #expect(LSTMDiscovery.discover(in: gru.file).first?.problems.isEmpty == false)
+        #expect(try LSTMDiscovery.discover(in: gru.file).first?.problems.isEmpty == false)
         let proj = [NamedTensor(name: "weight_ih_l0", tensor: try empty([8, 0])),
                     NamedTensor(name: "weight_hh_l0", tensor: try empty([8, 0])),
                     NamedTensor(name: "weight_hr_l0", tensor: try empty([huge, 0])),
                     NamedTensor(name: "weight_ih_l0_reverse", tensor: try empty([8, 0])),
                     NamedTensor(name: "weight_ih_l1", tensor: try empty([8, 0]))]
-        let found = try #require(LSTMDiscovery.discover(in: proj.file).first)
+        let found = try #require(try LSTMDiscovery.discover(in: proj.file).first)
         #expect(found.problems.contains { $0.tensor == "weight_ih_l1" && $0.expected == "(4*hidden_size, 2*proj_size) = (8, \(Int.max))" })
     }
 

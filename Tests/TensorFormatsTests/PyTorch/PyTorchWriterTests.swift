@@ -75,8 +75,11 @@ import Testing
         let buffer = TensorStorage(bytes: [UInt8](repeating: 1, count: 32))
         let tiled = [NamedTensor(name: "x", tensor: try Tensor(dtype: .float32, shape: [4], storage: buffer)),
                      NamedTensor(name: "y", tensor: try Tensor(dtype: .float32, shape: [4], storage: buffer, byteOffset: 16))]
-        let plan = try PyTorchWritePlan(tiled)
-        #expect(plan.storages.count == 2 && plan.storages.allSatisfy { $0.bytes.count == 16 })
+        let plan = try PyTorchWritePlan(tiled.map(TensorEntry.init))
+        #expect(plan.storages.count == 2 && plan.storages.allSatisfy {
+            if case .view(_, let range) = $0.content { return range.count == 16 }
+            return false
+        })
     }
 
     @Test func layoutIsTorchs() throws {

@@ -134,7 +134,7 @@ import Testing
         let out = try OutputFile(path: scratch.path("lazy.safetensors"), overwrite: false)
         nonisolated(unsafe) var loaded: [String] = []
         let entries = ["b", "a"].map { name in
-            SafetensorsWriter.Entry(name: name, dtype: .float16, shape: [2]) { () throws(FormatError) in
+            TensorEntry(name: name, dtype: .float16, shape: [2]) { () throws(FormatError) in
                 loaded.append(name)
                 return try Tensor(float32: [1, 2], shape: [2]).converted(to: .float16)
             }

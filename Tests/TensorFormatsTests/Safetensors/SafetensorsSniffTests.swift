@@ -4,8 +4,10 @@ import Testing
 /// Recognising safetensors by content, including damaged files, so that the reader (not a generic
 /// "not a tensor file") explains what is wrong.
 @Suite struct SafetensorsSniffTests {
-    func sniff(_ bytes: [UInt8]) -> FileFormat.Magic? {
-        bytes.withUnsafeBytes { FileFormat.sniffMagic($0) }
+    func sniff(_ bytes: [UInt8]) -> FileFormat? {
+        bytes.withUnsafeBytes { raw in
+            try? FormatRegistry.recognise(MappedFile(copying: raw, path: "sniffed")).descriptor.format
+        }
     }
 
     @Test func headerLengthsThatLookLikeOtherMagicsStillSniff() {
@@ -20,8 +22,8 @@ import Testing
     @Test func otherContentDoesNotSniffAsSafetensors() {
         #expect(sniff(safetensorsBytes("{}", length: 1 << 41)) == nil)
         #expect(sniff(safetensorsBytes("[]")) == nil)
-        #expect(sniff([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20]) == .pickle)
-        #expect(sniff([0x08, 0x07, 0x12, 0x07] + Array("pytorch{".utf8)) == .protobuf)
+        #expect(sniff([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20]) == .pytorchLegacy)
+        #expect(sniff([0x08, 0x07, 0x12, 0x07] + Array("pytorch{".utf8)) == .onnx)
         #expect(sniff([0x28, 0x01, 0, 0, 1]) == nil)
         #expect(sniff([1, 2, 3]) == nil)
     }

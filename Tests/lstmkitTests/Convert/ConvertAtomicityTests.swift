@@ -76,8 +76,8 @@ import Testing
         do {
             let out = try OutputFile(path: s.path("out.safetensors"), overwrite: true)
             let entries = [
-                SafetensorsWriter.Entry(NamedTensor(name: "a", tensor: try Tensor(float32: Array(repeating: 1, count: 1 << 20), shape: [1 << 20]))),
-                SafetensorsWriter.Entry(name: "b", dtype: .float32, shape: [1]) { () throws(FormatError) in
+                TensorEntry(NamedTensor(name: "a", tensor: try Tensor(float32: Array(repeating: 1, count: 1 << 20), shape: [1 << 20]))),
+                TensorEntry(name: "b", dtype: .float32, shape: [1]) { () throws(FormatError) in
                     throw FormatError(.corrupt, "cannot produce b", entry: "b")
                 },
             ]
@@ -107,7 +107,7 @@ import Testing
         #expect(report.notes.isEmpty)
         let back = try SafetensorsReader.read(path: s.path("out.safetensors"))
         #expect(back.metadata.map(\.key) == ["epoch"] && back.metadata.map(\.value) == ["3"])
-        let note = TensorFileWriter.droppedMetadataNote([("epoch", "3")], target: "npz")
+        let note = droppedMetadataNote([("epoch", "3")], target: "npz")
         #expect(note == "1 metadata entry (epoch) not written: npz holds tensors only")
     }
 

@@ -57,7 +57,7 @@ import Testing
     }
 
     /// Tensor-map targets with the extension convert picks them by.
-    static let targets: [(OutputFormat, String)] = [(.pytorch, "pt"), (.npz, "npz"), (.safetensors, "safetensors")]
+    static let targets: [(FileFormat, String)] = [(.pytorch, "pt"), (.npz, "npz"), (.safetensors, "safetensors")]
 
     @Test func manifestHasValidFixtures() {
         #expect(Self.fixtures.count > 0, "no valid fixtures in Fixtures/manifest.json")

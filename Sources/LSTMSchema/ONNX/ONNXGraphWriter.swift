@@ -1,0 +1,19 @@
+import TensorFormats
+
+/// `convert … out.onnx`: one module as a runnable graph (``ONNXLSTMExport``), external data beside
+/// it for models over protobuf's 2 GiB.
+public enum ONNXGraphWriter: ModuleGraphWriter {
+    public static let format = FileFormat.onnx
+
+    public static func write(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> [OutputFile] {
+        var write = request.onnxWrite
+        write.overwrite = write.overwrite || request.overwrite
+        write.durable = write.durable || request.durable
+        do throws(FormatError) {
+            let data = try ONNXModelFile.write(try ONNXLSTMExport.model(for: module, options: request.onnx), to: output, options: write)
+            return data.map { [$0] } ?? []
+        } catch {
+            throw error.inFile(output.path)
+        }
+    }
+}
