@@ -45,7 +45,7 @@ public struct LSTMOutputs: Sendable {
 /// The reverse direction reads the sequence backwards and its outputs stay aligned with the input
 /// steps. Layer k > 0 reads the concatenated outputs of layer k − 1. Dropout is not applied (eval).
 ///
-/// ONNX extras (see `onnx-lstm.md` §1.5–1.6), applied when `module.onnx` is set:
+/// ONNX extras (see `onnx-lstm.md` §1.5–1.6), applied when `module.variant` is set:
 /// - `direction = reverse`: the single direction runs backwards.
 /// - peepholes `P` (ONNX order i, o, f; the output gate uses the new cell state).
 /// - `clip`: each gate's pre-activation is clamped to [−clip, clip] as onnxruntime does; c is not clipped.
@@ -132,7 +132,7 @@ public enum LSTMForward {
         if let c0, c0.shape != cShape {
             throw FormatError(.unsupported, "c0 has shape \(c0.shape); the module needs \(cShape) (num_layers·directions, batch, hidden_size)", entry: "c0")
         }
-        let sequenceLengths = sequenceLengths ?? module.onnx?.sequenceLengths
+        let sequenceLengths = sequenceLengths ?? module.variant?.sequenceLengths
         if let sequenceLengths {
             guard sequenceLengths.count == N, sequenceLengths.allSatisfy({ (0...S).contains($0) }) else {
                 throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")
@@ -192,12 +192,12 @@ public enum LSTMForward {
             throw FormatError(.unsupported, "module '\(module.name)' has \(module.layers.count) layers of \(module.layers.map(\.count)) directions; its config says \(cfg.numLayers) layers of \(D)")
         }
         let specs = try gateSpecs(module)
-        let onnxReverse = module.onnx?.direction == .reverse && D == 1
+        let onnxReverse = module.variant?.direction == .reverse && D == 1
         var layers: [[PreparedDirection<T>]] = []
         for (k, layer) in module.layers.enumerated() {
             var dirs: [PreparedDirection<T>] = []
             for (d, w) in layer.enumerated() {
-                let suffix = "_l\(k)" + (d == 1 ? "_reverse" : "")
+                let suffix = CanonicalName.suffix(layer: k, reverse: d == 1)
                 func values(_ t: Tensor, _ name: String, _ shape: [Int]) throws(FormatError) -> [T] {
                     guard t.shape == shape, t.dtype.isFloatingPoint else {
                         throw FormatError(.unsupported, "\(name + suffix) has shape \(t.shape) (\(t.dtype.name)); the forward pass needs \(shape) of a float dtype", entry: name + suffix)
@@ -234,8 +234,8 @@ public enum LSTMForward {
     /// The gate functions of each direction (PyTorch's for modules without ONNX features).
     static func gateSpecs(_ module: LSTMModule) throws(FormatError) -> [GateSpec] {
         let D = module.config.numDirections
-        guard let onnx = module.onnx else { return Array(repeating: GateSpec(), count: D) }
-        let names = onnx.activations.isEmpty ? Array(repeating: ["Sigmoid", "Tanh", "Tanh"], count: D).flatMap { $0 } : onnx.activations
+        guard let onnx = module.variant else { return Array(repeating: GateSpec(), count: D) }
+        let names = onnx.activations.isEmpty ? Array(repeating: LSTMVariant.defaultActivations, count: D).flatMap { $0 } : onnx.activations
         guard names.count == 3 * D || names.count == 3 else {
             throw FormatError(.unsupported, "module '\(module.name)' lists \(names.count) activations; an LSTM with \(D) direction(s) needs \(3 * D)", entry: module.name)
         }

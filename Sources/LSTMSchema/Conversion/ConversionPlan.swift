@@ -85,7 +85,7 @@ struct ConversionPlan {
 
     /// A tensor-map target holds nn.LSTM tensors only: a module using a variant feature is refused, naming it.
     static func refuseVariantFeatures(_ module: LSTMModule, file: String, target: FileFormatDescriptor) throws(ConversionError) {
-        guard let features = module.onnx?.nonPyTorchFeatures, !features.isEmpty else { return }
+        guard let features = module.variant?.nonPyTorchFeatures, !features.isEmpty else { return }
         let ext = target.extensions.first ?? ".\(target.displayName)"
         throw ConversionError(.unusable, "\(file): LSTM \(display(module.name)) uses \(features.joined(separator: " and ")), "
                                 + "which nn.LSTM cannot express, so it cannot be written as nn.LSTM tensors to a \(ext) file "

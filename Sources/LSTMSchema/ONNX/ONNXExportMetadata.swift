@@ -17,23 +17,18 @@ enum ONNXExportMetadata {
     static let scanLowering = "scan-projection"
 
     static func entries(for m: LSTMModule, lowering: String, batchFirst: Bool) -> [(key: String, value: String)] {
-        let c = m.config
-        return [
-            (module, m.name), (Self.lowering, lowering),
-            ("lstmkit.input_size", String(c.inputSize)), ("lstmkit.hidden_size", String(c.hiddenSize)),
-            ("lstmkit.num_layers", String(c.numLayers)), ("lstmkit.bidirectional", String(c.bidirectional)),
-            ("lstmkit.proj_size", String(c.projSize)), ("lstmkit.bias", String(c.bias)),
-            ("lstmkit.dtype", c.dtype.name), ("lstmkit.batch_first", String(batchFirst)),
-        ]
+        [(module, m.name), (Self.lowering, lowering)]
+            + LSTMConfig.Field.allCases.map { ("lstmkit." + $0.rawValue, $0.value(in: m.config).description) }
+            + [("lstmkit.batch_first", String(batchFirst))]
     }
 
     /// The config recorded in `model`'s metadata; nil when a key is missing or malformed.
     static func config(in model: ONNXModel) -> LSTMConfig? {
-        func int(_ k: String) -> Int? { model.metadata("lstmkit." + k).flatMap { Int($0) } }
-        func bool(_ k: String) -> Bool? { model.metadata("lstmkit." + k).flatMap { Bool($0) } }
-        guard let i = int("input_size"), let h = int("hidden_size"), let l = int("num_layers"), let p = int("proj_size"),
-              let bi = bool("bidirectional"), let b = bool("bias"),
-              let dt = model.metadata("lstmkit.dtype").flatMap(DType.init(rawValue:)) else { return nil }
-        return LSTMConfig(inputSize: i, hiddenSize: h, numLayers: l, bidirectional: bi, projSize: p, bias: b, dtype: dt)
+        var values: [LSTMConfig.Field: LSTMConfig.Value] = [:]
+        for field in LSTMConfig.Field.allCases {
+            guard let text = model.metadata("lstmkit." + field.rawValue) else { return nil }
+            values[field] = try? field.parse(text)
+        }
+        return LSTMConfig(values)
     }
 }

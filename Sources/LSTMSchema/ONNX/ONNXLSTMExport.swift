@@ -107,10 +107,10 @@ public enum ONNXLSTMExport {
         guard target.isFloatingPoint else { throw FormatError(.unsupported, "cannot export an LSTM of dtype \(target.name)", entry: module.name) }
         m.config.dtype = target
         let h = c.hiddenSize, r = c.outputSize, d = c.numDirections
-        if module.onnx?.direction == .reverse, c.bidirectional {
+        if module.variant?.direction == .reverse, c.bidirectional {
             throw FormatError(.corrupt, "a reverse-only ONNX module cannot be bidirectional", entry: module.name)
         }
-        if c.projSize > 0, let f = module.onnx, !f.nonPyTorchFeatures.isEmpty {
+        if c.projSize > 0, let f = module.variant, !f.nonPyTorchFeatures.isEmpty {
             throw FormatError(.unsupported, "proj_size together with ONNX features (\(f.nonPyTorchFeatures.joined(separator: ", "))) cannot be exported", entry: module.name)
         }
         guard c.numLayers > 0, h > 0, c.inputSize > 0, module.layers.count == c.numLayers else {
@@ -128,25 +128,25 @@ public enum ONNXLSTMExport {
                 throw FormatError(.corrupt, "layer \(k) has \(module.layers[k].count) directions, expected \(d)", entry: module.name)
             }
             for j in 0..<d {
-                let s = "_l\(k)" + (j == 1 ? "_reverse" : "")
+                func name(_ kind: CanonicalName.Kind) -> String { CanonicalName(kind, layer: k, reverse: j == 1).description }
                 var w = module.layers[k][j]
-                w.weightIH = try cast(w.weightIH, "weight_ih" + s, [4 * h, c.layerInputSize(k)])
-                w.weightHH = try cast(w.weightHH, "weight_hh" + s, [4 * h, r])
+                w.weightIH = try cast(w.weightIH, name(.weightIH), [4 * h, c.layerInputSize(k)])
+                w.weightHH = try cast(w.weightHH, name(.weightHH), [4 * h, r])
                 if c.bias {
                     guard let bi = w.biasIH, let bh = w.biasHH else {
-                        throw FormatError(.corrupt, "bias_ih\(s) / bias_hh\(s) missing (bias = true)", entry: module.name)
+                        throw FormatError(.corrupt, "\(name(.biasIH)) / \(name(.biasHH)) missing (bias = true)", entry: module.name)
                     }
-                    w.biasIH = try cast(bi, "bias_ih" + s, [4 * h])
-                    w.biasHH = try cast(bh, "bias_hh" + s, [4 * h])
+                    w.biasIH = try cast(bi, name(.biasIH), [4 * h])
+                    w.biasHH = try cast(bh, name(.biasHH), [4 * h])
                 } else {
                     w.biasIH = nil
                     w.biasHH = nil
                 }
                 if c.projSize > 0 {
-                    guard let hr = w.weightHR else { throw FormatError(.corrupt, "weight_hr\(s) missing (proj_size = \(c.projSize))", entry: module.name) }
-                    w.weightHR = try cast(hr, "weight_hr" + s, [c.projSize, h])
+                    guard let hr = w.weightHR else { throw FormatError(.corrupt, "\(name(.weightHR)) missing (proj_size = \(c.projSize))", entry: module.name) }
+                    w.weightHR = try cast(hr, name(.weightHR), [c.projSize, h])
                 }
-                if let p = w.peephole { w.peephole = try cast(p, "peephole" + s, [3 * h]) }
+                if let p = w.peephole { w.peephole = try cast(p, "peephole" + CanonicalName.suffix(layer: k, reverse: j == 1), [3 * h]) }
                 m.layers[k][j] = w
             }
         }
@@ -196,7 +196,7 @@ public enum ONNXLSTMExport {
     private static func nodeGraph(for m: LSTMModule, options o: ONNXExportOptions) throws(FormatError) -> ONNXGraph {
         let c = m.config
         let h = c.hiddenSize, d = c.numDirections, layers = c.numLayers
-        var features = m.onnx ?? ONNXFeatures()
+        var features = m.variant ?? LSTMVariant()
         features.direction = c.bidirectional ? .bidirectional : (features.direction == .reverse ? .reverse : .forward)
         var b = ONNXGraphBuilder(scope: "rnn")
         let (inputs, x0, state) = try inputs(&b, m, o)

@@ -22,7 +22,7 @@ import TensorFormats
 ///
 /// W, R, B and P must be constants: initializers or `Constant` nodes, possibly behind `Identity`.
 /// Attributes `direction`, `activations`, `activation_alpha` / `_beta`, `clip`, `input_forget`,
-/// `layout` and a `sequence_lens` input are recorded in ``ONNXFeatures``. Graphs written by
+/// `layout` and a `sequence_lens` input are recorded in ``LSTMVariant``. Graphs written by
 /// ``ONNXLSTMExport`` for projected LSTMs (no LSTM nodes) are recognised by their metadata and
 /// initializer names. Inconsistent nodes (W / R / B shapes that disagree with each other or with
 /// `hidden_size`, missing or non-constant weights, chained layers whose sizes do not connect) throw a
@@ -119,7 +119,7 @@ public enum ONNXLSTMMapping {
         }
         let config = LSTMConfig(inputSize: first.inputSize, hiddenSize: first.hiddenSize, numLayers: nodes.count,
                                 bidirectional: first.numDirections == 2, projSize: 0, bias: bias, dtype: first.dtype)
-        return LSTMModule(name: first.label, config: config, layers: layers, onnx: first.features)
+        return LSTMModule(name: first.label, config: config, layers: layers, variant: first.features)
     }
 }
 
@@ -131,7 +131,7 @@ struct ONNXLSTMNode {
     let hiddenSize: Int
     let inputSize: Int
     let dtype: DType
-    let features: ONNXFeatures
+    let features: LSTMVariant
     let hasBias: Bool
     let directions: [LSTMDirectionWeights]
     /// Initializers the weights were read from (W, R, B, P that are not Constant nodes).
@@ -146,9 +146,9 @@ struct ONNXLSTMNode {
             FormatError(reason, "LSTM node: " + message, entry: label)
         }
 
-        var f = ONNXFeatures()
+        var f = LSTMVariant()
         let direction = node.attribute("direction")?.string ?? "forward"
-        guard let dir = ONNXFeatures.Direction(rawValue: direction) else {
+        guard let dir = LSTMVariant.Direction(rawValue: direction) else {
             throw fail(.corrupt, "direction '\(direction)' is not forward, reverse or bidirectional")
         }
         f.direction = dir

@@ -40,19 +40,19 @@ enum ONNXProjectedLSTM {
         for k in 0..<c.numLayers {
             var ys: [String] = []
             for j in 0..<d {
-                let s = "_l\(k)" + (j == 1 ? "_reverse" : "")
+                func name(_ kind: CanonicalName.Kind) -> String { CanonicalName(kind, layer: k, reverse: j == 1).description }
                 let w = m.layers[k][j]
-                guard let hr = w.weightHR else { throw FormatError(.corrupt, "weight_hr\(s) missing", entry: m.name) }
-                let names = (ih: b.initializer("rnn.weight_ih" + s, w.weightIH), hh: b.initializer("rnn.weight_hh" + s, w.weightHH),
-                             hr: b.initializer("rnn.weight_hr" + s, hr))
+                guard let hr = w.weightHR else { throw FormatError(.corrupt, "\(name(.weightHR)) missing", entry: m.name) }
+                let names = (ih: b.initializer("rnn." + name(.weightIH), w.weightIH), hh: b.initializer("rnn." + name(.weightHH), w.weightHH),
+                             hr: b.initializer("rnn." + name(.weightHR), hr))
                 var biases: (ih: String, hh: String)?
                 if let bi = w.biasIH, let bh = w.biasHH {
-                    biases = (b.initializer("rnn.bias_ih" + s, bi), b.initializer("rnn.bias_hh" + s, bh))
+                    biases = (b.initializer("rnn." + name(.biasIH), bi), b.initializer("rnn." + name(.biasHH), bh))
                 }
                 let row = try b.int64s("rnn.state_row_\(k * d + j)", [Int64(k * d + j)], scalar: true)
                 let h0 = b.op("Gather", [state.h, row], .int("axis", 0))
                 let c0 = b.op("Gather", [state.c, row], .int("axis", 0))
-                let body = step(name: "rnn.step" + s, inputWidth: c.layerInputSize(k), hidden: h, proj: p, elem: elem,
+                let body = step(name: "rnn.step" + CanonicalName.suffix(layer: k, reverse: j == 1), inputWidth: c.layerInputSize(k), hidden: h, proj: p, elem: elem,
                                 weights: names, biases: biases, split: split)
                 let outs = b.node("Scan", [h0, c0, x], outputCount: 3, attributes: [
                     .graph("body", body), .int("num_scan_inputs", 1),
@@ -126,13 +126,13 @@ enum ONNXProjectedLSTM {
         for k in 0..<c.numLayers {
             var dirs: [LSTMDirectionWeights] = []
             for j in 0..<c.numDirections {
-                let s = "_l\(k)" + (j == 1 ? "_reverse" : "")
-                var w = LSTMDirectionWeights(weightIH: try tensor("weight_ih" + s, [4 * c.hiddenSize, c.layerInputSize(k)]),
-                                             weightHH: try tensor("weight_hh" + s, [4 * c.hiddenSize, c.projSize]),
-                                             weightHR: try tensor("weight_hr" + s, [c.projSize, c.hiddenSize]))
+                func name(_ kind: CanonicalName.Kind) -> String { CanonicalName(kind, layer: k, reverse: j == 1).description }
+                var w = LSTMDirectionWeights(weightIH: try tensor(name(.weightIH), [4 * c.hiddenSize, c.layerInputSize(k)]),
+                                             weightHH: try tensor(name(.weightHH), [4 * c.hiddenSize, c.projSize]),
+                                             weightHR: try tensor(name(.weightHR), [c.projSize, c.hiddenSize]))
                 if c.bias {
-                    w.biasIH = try tensor("bias_ih" + s, [4 * c.hiddenSize])
-                    w.biasHH = try tensor("bias_hh" + s, [4 * c.hiddenSize])
+                    w.biasIH = try tensor(name(.biasIH), [4 * c.hiddenSize])
+                    w.biasHH = try tensor(name(.biasHH), [4 * c.hiddenSize])
                 }
                 dirs.append(w)
             }

@@ -47,7 +47,13 @@ public struct CanonicalName: Hashable, Sendable, Comparable, CustomStringConvert
         return nil
     }
 
-    public var description: String { "\(kind.rawValue)_l\(layer)" + (reverse ? "_reverse" : "") }
+    public var description: String { kind.rawValue + CanonicalName.suffix(layer: layer, reverse: reverse) }
+
+    /// `_l{layer}`, + `_reverse` for the backward direction: the one place the suffix is spelled
+    /// (also for per-layer labels that are not nn.LSTM parameters, such as ONNX peepholes).
+    public static func suffix(layer: Int, reverse: Bool) -> String {
+        "_l\(layer)" + (reverse ? "_reverse" : "")
+    }
 
     /// nn.LSTM's `state_dict()` order: by layer, then direction, then kind.
     public static func < (a: CanonicalName, b: CanonicalName) -> Bool {

@@ -3,30 +3,9 @@ import TensorFormats
 /// A config value the user requires, from `--expect KEY=VALUE` (e.g. `hidden_size=256`,
 /// `bidirectional=true`, `dtype=float16`). Keys are the JSON names of ``LSTMConfig``'s fields.
 public struct Expectation: Equatable, Sendable, CustomStringConvertible {
-    /// The config keys, spelled as in the JSON report.
-    public enum Key: String, CaseIterable, Sendable {
-        case inputSize = "input_size"
-        case hiddenSize = "hidden_size"
-        case numLayers = "num_layers"
-        case bidirectional
-        case projSize = "proj_size"
-        case bias
-        case dtype
-    }
-
-    public enum Value: Equatable, Sendable, CustomStringConvertible {
-        case int(Int)
-        case bool(Bool)
-        case dtype(DType)
-
-        public var description: String {
-            switch self {
-            case .int(let v): String(v)
-            case .bool(let v): String(v)
-            case .dtype(let v): v.name
-            }
-        }
-    }
+    /// The config keys (``LSTMConfig/Field``).
+    public typealias Key = LSTMConfig.Field
+    public typealias Value = LSTMConfig.Value
 
     public var key: Key
     public var value: Value
@@ -47,40 +26,13 @@ public struct Expectation: Equatable, Sendable, CustomStringConvertible {
         guard let key = Key(rawValue: keyText) else {
             throw ExpectationError("unknown key '\(keyText)' in '\(text)' (keys: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        switch key {
-        case .inputSize, .hiddenSize, .numLayers, .projSize:
-            guard let v = Int(valueText), v >= 0 else {
-                throw ExpectationError("\(keyText) needs a whole number ≥ 0, not '\(valueText)'")
-            }
-            self.init(key: key, value: .int(v))
-        case .bidirectional, .bias:
-            switch valueText.lowercased() {
-            case "true", "1", "yes": self.init(key: key, value: .bool(true))
-            case "false", "0", "no": self.init(key: key, value: .bool(false))
-            default: throw ExpectationError("\(keyText) needs true or false, not '\(valueText)'")
-            }
-        case .dtype:
-            guard let d = DType(rawValue: valueText.lowercased()) else {
-                throw ExpectationError("dtype needs a numpy dtype name (\(DType.allCases.map(\.name).joined(separator: ", "))), not '\(valueText)'")
-            }
-            self.init(key: key, value: .dtype(d))
-        }
+        self.init(key: key, value: try key.parse(valueText))
     }
 
     public var description: String { "\(key.rawValue)=\(value)" }
 
     /// The config's value for `key`.
-    public static func value(of key: Key, in config: LSTMConfig) -> Value {
-        switch key {
-        case .inputSize: .int(config.inputSize)
-        case .hiddenSize: .int(config.hiddenSize)
-        case .numLayers: .int(config.numLayers)
-        case .bidirectional: .bool(config.bidirectional)
-        case .projSize: .int(config.projSize)
-        case .bias: .bool(config.bias)
-        case .dtype: .dtype(config.dtype)
-        }
-    }
+    public static func value(of key: Key, in config: LSTMConfig) -> Value { key.value(in: config) }
 
     /// A problem (module-level, no tensor) when `config` does not have the expected value; nil when it does.
     public func check(_ config: LSTMConfig, module: String) -> SchemaProblem? {

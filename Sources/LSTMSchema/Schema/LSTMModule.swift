@@ -28,14 +28,18 @@ public struct LSTMDirectionWeights: Sendable {
     }
 }
 
-/// Features of an ONNX LSTM node that `nn.LSTM` cannot express. The reference pass runs them;
-/// conversion to a PyTorch-named format refuses a module that uses any of them.
-public struct ONNXFeatures: Equatable, Sendable {
+/// What an LSTM computes beyond nn.LSTM (format neutral: ONNX nodes set it today, Keras layers'
+/// hard_sigmoid and go_backwards next). The reference pass runs it; conversion to a PyTorch-named
+/// format refuses a module that uses any of it, naming the feature.
+public struct LSTMVariant: Equatable, Sendable {
     /// ONNX `direction` of a single-direction node: `forward` or `reverse`.
     public enum Direction: String, Sendable { case forward, reverse, bidirectional }
 
     public var direction: Direction = .forward
-    /// f, g, h activations per direction (ONNX names, e.g. "Sigmoid", "Tanh", "Tanh").
+    /// nn.LSTM's f, g, h activations (ONNX names): the defaults of every direction.
+    public static let defaultActivations = ["Sigmoid", "Tanh", "Tanh"]
+
+    /// f, g, h activations per direction (ONNX names, e.g. "Sigmoid", "Tanh", "Tanh"); empty = defaults.
     public var activations: [String] = []
     public var activationAlpha: [Float] = []
     public var activationBeta: [Float] = []
@@ -58,7 +62,7 @@ public struct ONNXFeatures: Equatable, Sendable {
         if hasPeepholes { f.append("peepholes (P)") }
         if clip != nil { f.append("clip") }
         if inputForget { f.append("input_forget") }
-        let defaults = ["Sigmoid", "Tanh", "Tanh"]
+        let defaults = LSTMVariant.defaultActivations
         if !activations.isEmpty, !stride(from: 0, to: activations.count, by: 3).allSatisfy({
             Array(activations[$0..<min($0 + 3, activations.count)]).map { $0.lowercased() } == defaults.map { $0.lowercased() }
         }) { f.append("activations \(activations)") }
@@ -75,13 +79,13 @@ public struct LSTMModule: Sendable {
     /// `layers[k][d]`: layer k, direction d (0 forward, 1 reverse).
     public var layers: [[LSTMDirectionWeights]]
     /// Set for modules read from ONNX nodes; nil for PyTorch-named sources.
-    public var onnx: ONNXFeatures?
+    public var variant: LSTMVariant?
 
-    public init(name: String, config: LSTMConfig, layers: [[LSTMDirectionWeights]], onnx: ONNXFeatures? = nil) {
+    public init(name: String, config: LSTMConfig, layers: [[LSTMDirectionWeights]], variant: LSTMVariant? = nil) {
         self.name = name
         self.config = config
         self.layers = layers
-        self.onnx = onnx
+        self.variant = variant
     }
 
     /// The canonical nn.LSTM names and tensors, in `state_dict()` order, each prefixed by `prefix`.
@@ -89,12 +93,15 @@ public struct LSTMModule: Sendable {
         var out: [NamedTensor] = []
         for (k, layer) in layers.enumerated() {
             for (d, w) in layer.enumerated() {
-                let s = "_l\(k)" + (d == 1 ? "_reverse" : "")
-                out.append(NamedTensor(name: prefix + "weight_ih" + s, tensor: w.weightIH))
-                out.append(NamedTensor(name: prefix + "weight_hh" + s, tensor: w.weightHH))
-                if let b = w.biasIH { out.append(NamedTensor(name: prefix + "bias_ih" + s, tensor: b)) }
-                if let b = w.biasHH { out.append(NamedTensor(name: prefix + "bias_hh" + s, tensor: b)) }
-                if let r = w.weightHR { out.append(NamedTensor(name: prefix + "weight_hr" + s, tensor: r)) }
+                func add(_ kind: CanonicalName.Kind, _ t: Tensor?) {
+                    guard let t else { return }
+                    out.append(NamedTensor(name: prefix + CanonicalName(kind, layer: k, reverse: d == 1).description, tensor: t))
+                }
+                add(.weightIH, w.weightIH)
+                add(.weightHH, w.weightHH)
+                add(.biasIH, w.biasIH)
+                add(.biasHH, w.biasHH)
+                add(.weightHR, w.weightHR)
             }
         }
         return out

@@ -82,7 +82,7 @@ struct Compare: ConsoleCommand {
         let nameB = moduleB ?? (module.flatMap { m in modelB.discovered.contains { $0.name == m } ? m : nil })
         let lstmB = try ModelInput.module(named: nameB, in: modelB)
 
-        let problems = ModuleDifference.config(lstmA, lstmB)
+        let problems = ModuleComparison.configDifferences(lstmA, lstmB)
         let dtypeA = lstmA.config.dtype, dtypeB = lstmB.config.dtype
         var results: [ToleranceComparison] = []
         var tol = Tolerance.exact
@@ -92,7 +92,7 @@ struct Compare: ConsoleCommand {
                 results = try numericResults(lstmA, lstmB, tol)
             } else {
                 tol = tolerance.resolved(default: dtypeA == dtypeB ? .exact : Tolerance.default(for: dtypeA, dtypeB))
-                results = ModuleDifference.weights(lstmA, lstmB, tol)
+                results = ModuleComparison.weights(lstmA, lstmB, tol)
             }
         }
         let same = problems.isEmpty && results.allSatisfy(\.passed)
@@ -136,123 +136,11 @@ struct Compare: ConsoleCommand {
     }
 
     private func numericResults(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance) throws -> [ToleranceComparison] {
-        let c = x.config
-        var rng = SeededNormal(seed: seed)
-        let layersDirs = c.numLayers * c.numDirections
-        guard let elements = Checked.product([steps, batch, Swift.max(c.inputSize, layersDirs * Swift.max(c.hiddenSize, c.outputSize))]),
-              elements <= limitOptions.limits.forwardPassBytes / MemoryLayout<Float>.size else {
-            throw CommandFailure.unusable(FormatError(.limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM is over the forward-pass memory limit", file: a))
-        }
         do {
-            let input = try Tensor(float32: rng.values(steps * batch * c.inputSize), shape: [steps, batch, c.inputSize])
-            let h0 = try Tensor(float32: rng.values(layersDirs * batch * c.outputSize), shape: [layersDirs, batch, c.outputSize])
-            let c0 = try Tensor(float32: rng.values(layersDirs * batch * c.hiddenSize), shape: [layersDirs, batch, c.hiddenSize])
-            let outA = try LSTMForward.run(module: x, input: input, h0: h0, c0: c0, precision: precision.precision,
-                                           limits: limitOptions.limits)
-            let outB = try LSTMForward.run(module: y, input: input, h0: h0, c0: c0, precision: precision.precision,
-                                           limits: limitOptions.limits)
-            return zip(outA.namedTensors, outB.namedTensors).map {
-                ToleranceComparison(name: $0.name, actual: $1.tensor, expected: $0.tensor, tolerance: tol)
-            }
+            return try ModuleComparison.outputs(x, y, seed: seed, steps: steps, batch: batch, precision: precision.precision,
+                                                tolerance: tol, limits: limitOptions.limits)
         } catch {
             throw CommandFailure.unusable(error.inFile(a))
-        }
-    }
-}
-
-/// Differences between two modules that make a tensor-by-tensor comparison meaningless, and the
-/// tensor-by-tensor comparison itself.
-enum ModuleDifference {
-    /// Config (dtype aside) and ONNX-feature differences, as problems of module A (expected = A, found = B).
-    static func config(_ x: LSTMModule, _ y: LSTMModule) -> [SchemaProblem] {
-        var out: [SchemaProblem] = []
-        func check(_ key: String, _ va: String, _ vb: String) {
-            if va != vb {
-                out.append(SchemaProblem(module: x.name, tensor: nil, message: "\(key) differs: \(va) in A, \(vb) in B",
-                                         expected: va, found: vb))
-            }
-        }
-        let p = x.config, q = y.config
-        check("input_size", "\(p.inputSize)", "\(q.inputSize)")
-        check("hidden_size", "\(p.hiddenSize)", "\(q.hiddenSize)")
-        check("num_layers", "\(p.numLayers)", "\(q.numLayers)")
-        check("bidirectional", "\(p.bidirectional)", "\(q.bidirectional)")
-        check("proj_size", "\(p.projSize)", "\(q.projSize)")
-        check("bias", "\(p.bias)", "\(q.bias)")
-        let fa = features(x), fb = features(y)
-        for (key, va) in fa {
-            check(key, va, fb.first { $0.0 == key }?.1 ?? "")
-        }
-        return out
-    }
-
-    /// The ONNX features that change the computation, with PyTorch's values for PyTorch modules.
-    static func features(_ m: LSTMModule) -> [(String, String)] {
-        let o = m.onnx ?? ONNXFeatures()
-        let D = m.config.numDirections
-        var acts = o.activations.isEmpty ? Array(repeating: ["sigmoid", "tanh", "tanh"], count: D).flatMap { $0 }
-            : o.activations.map { $0.lowercased() }
-        if acts.count == 3 && D == 2 { acts += acts }
-        let reverse = o.direction == .reverse && D == 1
-        return [("direction", reverse ? "reverse" : (D == 2 ? "bidirectional" : "forward")),
-                ("activations", acts.joined(separator: ",")),
-                ("activation_alpha", o.activationAlpha.map { "\($0)" }.joined(separator: ",")),
-                ("activation_beta", o.activationBeta.map { "\($0)" }.joined(separator: ",")),
-                ("clip", o.clip.map { "\($0)" } ?? "none"),
-                ("input_forget", "\(o.inputForget)")]
-    }
-
-    /// Every canonical tensor (plus ONNX peepholes as `peephole_lk[_reverse]`), A's value as expected.
-    static func weights(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance) -> [ToleranceComparison] {
-        let ta = tensors(x), tb = tensors(y)
-        var out: [ToleranceComparison] = []
-        for t in ta {
-            guard let other = tb.first(where: { $0.name == t.name }) else {
-                out.append(ToleranceComparison(name: t.name, actual: [Double](), actualShape: [0],
-                                               expected: t.tensor.doubles(), expectedShape: t.tensor.shape, tolerance: tol))
-                continue
-            }
-            out.append(ToleranceComparison(name: t.name, actual: other.tensor, expected: t.tensor, tolerance: tol))
-        }
-        for t in tb where !ta.contains(where: { $0.name == t.name }) {
-            out.append(ToleranceComparison(name: t.name, actual: t.tensor.doubles(), actualShape: t.tensor.shape,
-                                           expected: [Double](), expectedShape: [0], tolerance: tol))
-        }
-        return out
-    }
-
-    static func tensors(_ m: LSTMModule) -> [NamedTensor] {
-        var out = m.canonicalTensors()
-        for (k, layer) in m.layers.enumerated() {
-            for (d, w) in layer.enumerated() {
-                if let p = w.peephole { out.append(NamedTensor(name: "peephole_l\(k)" + (d == 1 ? "_reverse" : ""), tensor: p)) }
-            }
-        }
-        return out
-    }
-}
-
-/// Approximately standard-normal float32 values (Irwin–Hall: the sum of 12 uniforms minus 6) from a
-/// seeded SplitMix64. Integer and exactly rounded arithmetic only, so a seed gives the same values
-/// on every machine.
-struct SeededNormal {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    private mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func values(_ n: Int) -> [Float] {
-        (0..<n).map { _ in
-            var sum = 0.0
-            for _ in 0..<12 { sum += Double(next() >> 11) / Double(1 << 53) }
-            return Float(sum - 6)
         }
     }
 }

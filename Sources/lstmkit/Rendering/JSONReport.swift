@@ -73,9 +73,13 @@ struct JSONReport {
     }
 
     static func lstmValue(module: String, config c: LSTMConfig) -> JSONValue {
-        .object([("module", .string(module)), ("input_size", .int(c.inputSize)), ("hidden_size", .int(c.hiddenSize)),
-                 ("num_layers", .int(c.numLayers)), ("bidirectional", .bool(c.bidirectional)),
-                 ("proj_size", .int(c.projSize)), ("bias", .bool(c.bias)), ("dtype", .string(c.dtype.name))])
+        .object([("module", .string(module))] + LSTMConfig.Field.allCases.map { field in
+            switch field.value(in: c) {
+            case .int(let v): (field.rawValue, .int(v))
+            case .bool(let v): (field.rawValue, .bool(v))
+            case .dtype(let v): (field.rawValue, .string(v.name))
+            }
+        })
     }
 
     static func problemValue(_ p: SchemaProblem) -> JSONValue {

@@ -18,22 +18,19 @@ enum ModelText {
     /// One row per module: its inferred config (config keys as `--expect` spells them) and its status,
     /// counting `problems` (default: the module's own schema problems).
     static func lstmTable(_ modules: [DiscoveredModule], problems: [SchemaProblem]? = nil) -> TextTable {
-        var table = TextTable(["LSTM", .init("input_size", .right), .init("hidden_size", .right),
-                               .init("num_layers", .right), "bidirectional", .init("proj_size", .right),
-                               "bias", "dtype", "status"])
+        let fields = LSTMConfig.Field.allCases
+        var table = TextTable(["LSTM"] + fields.map { .init($0.rawValue, $0.isNumeric ? .right : .left) } + ["status"])
         for d in modules {
             let count = problems.map { $0.filter { $0.module == d.name }.count } ?? d.problems.count
             var status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
-            if let onnx = d.module?.onnx {
+            if let onnx = d.module?.variant {
                 let extras = onnx.nonPyTorchFeatures + (onnx.hasSequenceLens ? ["sequence_lens"] : []) + (onnx.layout == 1 ? ["layout=1"] : [])
                 if !extras.isEmpty { status += " (ONNX: " + extras.joined(separator: ", ") + ")" }
             }
             if let c = d.config {
-                table.append([cell(d.name), String(c.inputSize), String(c.hiddenSize),
-                              String(c.numLayers), String(c.bidirectional), String(c.projSize), String(c.bias),
-                              c.dtype.name, status])
+                table.append([cell(d.name)] + fields.map { $0.value(in: c).description } + [status])
             } else {
-                table.append([cell(d.name), "?", "?", "?", "?", "?", "?", "?", status])
+                table.append([cell(d.name)] + fields.map { _ in "?" } + [status])
             }
         }
         return table

@@ -74,7 +74,7 @@ enum ReferenceReport {
         if c.projSize > 0 { parts.append("proj \(c.projSize)") }
         if !c.bias { parts.append("no bias") }
         parts.append(c.dtype.name)
-        if let onnx = m.onnx, !onnx.nonPyTorchFeatures.isEmpty { parts += onnx.nonPyTorchFeatures }
+        if let onnx = m.variant, !onnx.nonPyTorchFeatures.isEmpty { parts += onnx.nonPyTorchFeatures }
         return "LSTM \(SchemaProblem.displayName(m.name)) (" + parts.joined(separator: ", ") + ")"
     }
 }

@@ -21,13 +21,13 @@ import TensorFormats
             layers.append([LSTMDirectionWeights(weightIH: try tensor([4 * H, k == 0 ? I : H]), weightHH: try tensor([4 * H, H]),
                                                 biasIH: try tensor([4 * H]), biasHH: try tensor([4 * H]))])
         }
-        var onnx: ONNXFeatures?
+        var variant: LSTMVariant?
         if reverse {
-            onnx = ONNXFeatures()
-            onnx?.direction = .reverse
+            variant = LSTMVariant()
+            variant?.direction = .reverse
         }
         return LSTMModule(name: "m", config: LSTMConfig(inputSize: I, hiddenSize: H, numLayers: L, bidirectional: false),
-                          layers: layers, onnx: onnx)
+                          layers: layers, variant: variant)
     }
 
     @Test(arguments: [(16, 48, 2, false, 3), (7, 32, 1, true, 1), (5, 80, 2, false, 5)])

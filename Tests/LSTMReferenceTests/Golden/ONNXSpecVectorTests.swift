@@ -16,7 +16,7 @@ import TensorFormats
         return [0, 2, 3, 1].flatMap { Array(v[($0 * block)..<(($0 + 1) * block)]) }
     }
 
-    static func module(direction: ONNXFeatures.Direction, peephole: [Float]? = nil, clip: Float? = nil) throws -> LSTMModule {
+    static func module(direction: LSTMVariant.Direction, peephole: [Float]? = nil, clip: Float? = nil) throws -> LSTMModule {
         let nd = direction == .bidirectional ? 2 : 1, H = 2
         let W = linspace(-0.5, 0.6, nd * 16), R = linspace(0.4, -0.3, nd * 16), B = linspace(-0.2, 0.3, nd * 16)
         var dirs: [LSTMDirectionWeights] = []
@@ -30,12 +30,12 @@ import TensorFormats
                 biasHH: try Tensor(float32: torchOrder(Array(b[8..<16]), hidden: H), shape: [8]),
                 peephole: try peephole.map { try Tensor(float32: Array($0[(d * 6)..<((d + 1) * 6)]), shape: [6]) }))
         }
-        var f = ONNXFeatures()
+        var f = LSTMVariant()
         f.direction = direction
         f.clip = clip
         f.hasPeepholes = peephole != nil
         return LSTMModule(name: "spec", config: LSTMConfig(inputSize: 2, hiddenSize: H, bidirectional: nd == 2),
-                          layers: [dirs], onnx: f)
+                          layers: [dirs], variant: f)
     }
 
     static func check(_ module: LSTMModule, lengths: [Int]? = nil, y: [Float], yh: [Float], yc: [Float]) throws {

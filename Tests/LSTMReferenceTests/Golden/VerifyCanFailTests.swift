@@ -86,11 +86,11 @@ import TensorFormats
             change(&copy)
             return try Self.fails(copy, golden)
         }
-        #expect(try mutated("onnx_reverse") { $0.onnx?.direction = .forward })
-        #expect(try mutated("onnx_clip") { $0.onnx?.clip = nil })
-        #expect(try mutated("onnx_clip") { $0.onnx?.clip = 0.7 })
-        #expect(try mutated("onnx_reverse_peephole_clip") { $0.onnx?.clip = nil })
-        #expect(try mutated("onnx_input_forget_peephole") { $0.onnx?.inputForget = false })
+        #expect(try mutated("onnx_reverse") { $0.variant?.direction = .forward })
+        #expect(try mutated("onnx_clip") { $0.variant?.clip = nil })
+        #expect(try mutated("onnx_clip") { $0.variant?.clip = 0.7 })
+        #expect(try mutated("onnx_reverse_peephole_clip") { $0.variant?.clip = nil })
+        #expect(try mutated("onnx_input_forget_peephole") { $0.variant?.inputForget = false })
         #expect(try mutated("onnx_bi_peephole") { m in
             for d in 0..<2 { m.layers[0][d].peephole = nil }
         })
@@ -103,15 +103,15 @@ import TensorFormats
         })
         for name in ["onnx_act_hardsigmoid_scaledtanh_relu_affine_leaky", "onnx_act_softsign_softplus_elu_thresholded",
                      "onnx_act_defaults_lowercase"] {
-            #expect(try mutated(name) { $0.onnx?.activations = [] }, "\(name)")
+            #expect(try mutated(name) { $0.variant?.activations = [] }, "\(name)")
         }
-        #expect(try mutated("onnx_act_hardsigmoid_scaledtanh_relu_affine_leaky") { $0.onnx?.activationAlpha = [] })
-        #expect(try mutated("onnx_act_hardsigmoid_scaledtanh_relu_affine_leaky") { $0.onnx?.activationBeta = [] })
-        #expect(try mutated("onnx_act_softsign_softplus_elu_thresholded") { $0.onnx?.activationAlpha = [0.9] })
+        #expect(try mutated("onnx_act_hardsigmoid_scaledtanh_relu_affine_leaky") { $0.variant?.activationAlpha = [] })
+        #expect(try mutated("onnx_act_hardsigmoid_scaledtanh_relu_affine_leaky") { $0.variant?.activationBeta = [] })
+        #expect(try mutated("onnx_act_softsign_softplus_elu_thresholded") { $0.variant?.activationAlpha = [0.9] })
         // Reverse-direction activations differ from the forward ones: applying the first three to both fails.
         #expect(try mutated("onnx_act_defaults_lowercase") { m in
-            let first = Array(m.onnx!.activations.prefix(3))
-            m.onnx?.activations = first
+            let first = Array(m.variant!.activations.prefix(3))
+            m.variant?.activations = first
         })
     }
 }

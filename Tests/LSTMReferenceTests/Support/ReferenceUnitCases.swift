@@ -64,10 +64,10 @@ struct ReferenceUnitCase: Decodable, CustomStringConvertible, Sendable {
             }
             layers.append(dirs)
         }
-        var features: ONNXFeatures?
+        var features: LSTMVariant?
         if let o = onnx {
-            var f = ONNXFeatures()
-            f.direction = ONNXFeatures.Direction(rawValue: o.direction) ?? .forward
+            var f = LSTMVariant()
+            f.direction = LSTMVariant.Direction(rawValue: o.direction) ?? .forward
             f.activations = o.activations
             f.activationAlpha = o.activation_alpha
             f.activationBeta = o.activation_beta
@@ -78,6 +78,6 @@ struct ReferenceUnitCase: Decodable, CustomStringConvertible, Sendable {
             f.hasSequenceLens = o.sequence_lens
             features = f
         }
-        return LSTMModule(name: name, config: lstmConfig, layers: layers, onnx: features)
+        return LSTMModule(name: name, config: lstmConfig, layers: layers, variant: features)
     }
 }

@@ -133,9 +133,9 @@ enum RandomModule {
             let original = try #require(try ONNXLSTMMapping.modules(path: ONNXFixtures.path(name + ".onnx")).first)
             let back = try #require(try readBack(try ONNXLSTMExport.model(for: original)).first)
             expectSame(original, back, name)
-            var expected = try #require(original.onnx)
+            var expected = try #require(original.variant)
             expected.hasSequenceLens = false  // the exported graph has no sequence_lens input
-            #expect(back.onnx == expected, "\(name)")
+            #expect(back.variant == expected, "\(name)")
             #expect(back.layers.flatMap { $0.compactMap(\.peephole) }.map { $0.floats() }
                     == original.layers.flatMap { $0.compactMap(\.peephole) }.map { $0.floats() })
         }
@@ -169,9 +169,9 @@ enum RandomModule {
             #expect(error.message.contains("weight_ih_l1") && error.message.contains("[16, 4]"), "\(error)")
         }
         var projected = try RandomModule.make(LSTMConfig(inputSize: 3, hiddenSize: 4, projSize: 2))
-        var f = ONNXFeatures()
+        var f = LSTMVariant()
         f.clip = 1
-        projected.onnx = f
+        projected.variant = f
         #expect(throws: FormatError.self) { try ONNXLSTMExport.model(for: projected) }
     }
 }

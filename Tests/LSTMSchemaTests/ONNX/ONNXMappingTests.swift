@@ -60,7 +60,7 @@ enum ONNXFixtures {
         for (m, e) in zip(modules, expected) {
             #expect(m.config == (try ONNXFixtures.config(try #require(e["config"] as? [String: Any]))), "\(name)")
             expectTensors(m, try ONNXFixtures.tensors(e["tensors"]), name)
-            #expect(m.onnx?.nonPyTorchFeatures == [], "\(name)")
+            #expect(m.variant?.nonPyTorchFeatures == [], "\(name)")
             #expect(!m.name.isEmpty)
         }
     }
@@ -94,15 +94,15 @@ enum ONNXFixtures {
         let m = try #require(try ONNXLSTMMapping.modules(path: ONNXFixtures.path("hb_reverse_float_data.onnx")).first)
         #expect(m.name == "rev_lstm")
         #expect(m.config == (try ONNXFixtures.config(try #require(e["config"] as? [String: Any]))))
-        #expect(m.onnx?.direction == .reverse)
-        #expect(m.onnx?.nonPyTorchFeatures == ["reverse-only direction"])
+        #expect(m.variant?.direction == .reverse)
+        #expect(m.variant?.nonPyTorchFeatures == ["reverse-only direction"])
         expectTensors(m, try ONNXFixtures.tensors(e["tensors"]), "reverse")
     }
 
     @Test func peepholesClipInputForgetActivationsAndSequenceLens() throws {
         let e = try #require(try ONNXFixtures.json("hb_peephole_features")["modules"] as? [[String: Any]])[0]
         let m = try #require(try ONNXLSTMMapping.modules(path: ONNXFixtures.path("hb_peephole_features.onnx")).first)
-        let f = try #require(m.onnx)
+        let f = try #require(m.variant)
         #expect(f.direction == .bidirectional)
         #expect(f.activations == ["HardSigmoid", "Tanh", "Tanh", "Sigmoid", "ScaledTanh", "Tanh"])
         #expect(f.activationAlpha == [0.3, 1.5] && f.activationBeta == [0.4, 0.7])
