@@ -79,13 +79,30 @@ public struct Golden: Sendable {
         Tolerance.default(for: dtype, output.dtype)
     }
 
+    /// Which forward pass computes a golden's outputs.
+    public enum Pass: Sendable {
+        /// ``LSTMForward`` (packed, threaded, SIMD).
+        case fast
+        /// ``LSTMOracle`` (the equations, float64).
+        case oracle
+    }
+
     /// Runs `module` on this golden's inputs and returns `output`, `h_n`, `c_n` in the golden's layouts.
     public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil,
-                    limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+                    limits: Limits = .default, pass: Pass = .fast) throws(FormatError) -> LSTMOutputs {
+        func forward(_ input: Tensor, _ h0: Tensor?, _ c0: Tensor?) throws(FormatError) -> LSTMOutputs {
+            switch pass {
+            case .fast:
+                return try LSTMForward.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
+                                           precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
+            case .oracle:
+                return try LSTMOracle.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
+                                          sequenceLengths: sequenceLengths)
+            }
+        }
         switch family {
         case .pytorch:
-            return try LSTMForward.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                                       precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
+            return try forward(input, h0, c0)
         case .onnxNode:
             let cfg = module.config
             guard cfg.numLayers == 1, cfg.projSize == 0 else {
@@ -95,9 +112,7 @@ public struct Golden: Sendable {
                 throw FormatError(.unsupported, "golden 'input' has shape \(input.shape); an ONNX node golden needs rank 3", entry: "input")
             }
             let layout = ONNXNodeLayout(batchMajor: batchFirst)
-            let out = try LSTMForward.run(module: module, input: input, h0: try h0.map(layout.stateToPyTorch),
-                                          c0: try c0.map(layout.stateToPyTorch), batchFirst: batchFirst,
-                                          precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
+            let out = try forward(input, try h0.map(layout.stateToPyTorch), try c0.map(layout.stateToPyTorch))
             return LSTMOutputs(output: try layout.outputFromPyTorch(out.output, directions: cfg.numDirections),
                                hN: try layout.stateFromPyTorch(out.hN), cN: try layout.stateFromPyTorch(out.cN),
                                batchFirst: batchFirst)
@@ -106,9 +121,9 @@ public struct Golden: Sendable {
 
     /// Runs `module` and compares `output`, `h_n`, `c_n` with the golden (`tolerance` nil = ``defaultTolerance(moduleDType:)``).
     public func verify(module: LSTMModule, tolerance: Tolerance? = nil, precision: Precision = .float32,
-                       threads: Int? = nil, limits: Limits = .default) throws(FormatError) -> [ToleranceComparison] {
+                       threads: Int? = nil, limits: Limits = .default, pass: Pass = .fast) throws(FormatError) -> [ToleranceComparison] {
         let tol = tolerance ?? defaultTolerance(moduleDType: module.config.dtype)
-        let actual = try run(module: module, precision: precision, threads: threads, limits: limits)
+        let actual = try run(module: module, precision: precision, threads: threads, limits: limits, pass: pass)
         return [ToleranceComparison(name: "output", actual: actual.output, expected: output, tolerance: tol),
                 ToleranceComparison(name: "h_n", actual: actual.hN, expected: hN, tolerance: tol),
                 ToleranceComparison(name: "c_n", actual: actual.cN, expected: cN, tolerance: tol)]
