@@ -152,12 +152,12 @@ import TensorFormats
     }
 
     @Test func byteCounts() {
-        #expect(formatByteCount(0) == "0 B")
-        #expect(formatByteCount(1023) == "1023 B")
-        #expect(formatByteCount(1024) == "1.0 KiB")
-        #expect(formatByteCount(1536) == "1.5 KiB")
-        #expect(formatByteCount(5 << 20) == "5.0 MiB")
-        #expect(formatByteCount(3 << 30 + 1 << 29) == "3.5 GiB")
+        #expect(ByteCount.format(0) == "0 B")
+        #expect(ByteCount.format(1023) == "1023 B")
+        #expect(ByteCount.format(1024) == "1.0 KiB")
+        #expect(ByteCount.format(1536) == "1.5 KiB")
+        #expect(ByteCount.format(5 << 20) == "5.0 MiB")
+        #expect(ByteCount.format(3 << 30 + 1 << 29) == "3.5 GiB")
     }
 
     @Test func jsonEscapesAndKeepsOrder() throws {

@@ -11,7 +11,7 @@ import TensorFormats
         // --- README example (keep in sync) ---
         let model = try LSTMSchemaLoader.load(path: path)
         for problem in model.problems { print(problem.description) }
-        let lstm = try #require(model.modules.last)          // 'model_state_dict.rnn.1.rnn'
+        let lstm = try model.module(named: "model_state_dict.rnn.1.rnn")  // throws naming the modules there are
         let c = lstm.config                                  // input 12, hidden 8, bidirectional
         let x = try Tensor(float32: [Float](repeating: 0.5, count: 5 * 1 * c.inputSize),
                            shape: [5, 1, c.inputSize])       // (seq, batch, input_size)

@@ -8,7 +8,7 @@ enum ModelText {
         let bytes = model.file.tensors.reduce(0) { $0 &+ $1.tensor.byteCount }
         let n = model.file.tensors.count
         let m = model.discovered.count
-        return "\(model.file.path): \(model.file.format.rawValue), \(n) tensor\(n == 1 ? "" : "s") (\(formatByteCount(bytes))), "
+        return "\(model.file.path): \(model.file.format.rawValue), \(n) tensor\(n == 1 ? "" : "s") (\(ByteCount.format(bytes))), "
             + (m == 0 ? "no LSTM" : "\(m) LSTM\(m == 1 ? "" : "s")")
     }
 
@@ -40,7 +40,7 @@ enum ModelText {
     static func tensorTable(_ tensors: [NamedTensor]) -> TextTable {
         var table = TextTable(["tensor", "dtype", "shape", .init("size", .right)])
         for t in tensors {
-            table.append([t.name, t.tensor.dtype.name, formatShape(t.tensor.shape), formatByteCount(t.tensor.byteCount)])
+            table.append([t.name, t.tensor.dtype.name, formatShape(t.tensor.shape), ByteCount.format(t.tensor.byteCount)])
         }
         return table
     }

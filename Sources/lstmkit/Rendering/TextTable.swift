@@ -52,20 +52,6 @@ struct TextTable {
     }
 }
 
-/// Sizes as people read them: `512 B`, `2.0 KiB`, `12.3 MiB`, `1.5 GiB` (powers of 1024).
-func formatByteCount(_ bytes: Int) -> String {
-    if bytes < 1024 { return "\(bytes) B" }
-    let units = ["KiB", "MiB", "GiB", "TiB", "PiB"]
-    var value = Double(bytes) / 1024
-    var unit = 0
-    while value >= 1024, unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    let tenths = Int((value * 10).rounded())
-    return "\(tenths / 10).\(tenths % 10) \(units[unit])"
-}
-
 /// `text` with control characters (newlines, escape sequences) written as `\n`, `\u{1b}`, … so
 /// that names and values from a file cannot break a table or drive the terminal.
 func printable(_ text: String) -> String {

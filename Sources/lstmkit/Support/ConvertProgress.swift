@@ -82,15 +82,3 @@ final class ConvertProgressBar: ConversionProgress, Sendable {
         }
     }
 }
-
-/// Human-readable byte counts: `512 B`, `1.5 KB`, `12.3 MB`, `1.02 GB` (powers of 1000, as `ls -h --si`).
-enum ByteCount {
-    static func format(_ bytes: Int) -> String {
-        if bytes < 1000 { return "\(bytes) B" }
-        let units = ["KB", "MB", "GB", "TB", "PB"]
-        var v = Double(bytes) / 1000
-        var i = 0
-        while v >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
-        return cFormat(v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v) + " " + units[i]
-    }
-}
