@@ -45,17 +45,17 @@ public enum ModuleComparison {
     /// the input would be over the forward-pass memory limit or a module cannot be run.
     public static func outputs(_ x: LSTMModule, _ y: LSTMModule, seed: UInt64, steps: Int, batch: Int,
                                precision: Precision, tolerance tol: Tolerance,
-                               limits: Limits = .default) throws(FormatError) -> [ToleranceComparison] {
+                               limits: Limits = .default) throws(ForwardError) -> [ToleranceComparison] {
         let c = x.config
         var rng = SeededNormal(seed: seed)
         let layersDirs = c.numLayers * c.numDirections
         guard let elements = Checked.product([steps, batch, Swift.max(c.inputSize, layersDirs * Swift.max(c.hiddenSize, c.outputSize))]),
               elements <= limits.forwardPassBytes / MemoryLayout<Float>.size else {
-            throw FormatError(.limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM is over the forward-pass memory limit")
+            throw ForwardError(.input, .limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM is over the forward-pass memory limit")
         }
-        let input = try Tensor(float32: rng.values(steps * batch * c.inputSize), shape: [steps, batch, c.inputSize])
-        let h0 = try Tensor(float32: rng.values(layersDirs * batch * c.outputSize), shape: [layersDirs, batch, c.outputSize])
-        let c0 = try Tensor(float32: rng.values(layersDirs * batch * c.hiddenSize), shape: [layersDirs, batch, c.hiddenSize])
+        let input = try Float.tensor(rng.values(steps * batch * c.inputSize), shape: [steps, batch, c.inputSize])
+        let h0 = try Float.tensor(rng.values(layersDirs * batch * c.outputSize), shape: [layersDirs, batch, c.outputSize])
+        let c0 = try Float.tensor(rng.values(layersDirs * batch * c.hiddenSize), shape: [layersDirs, batch, c.hiddenSize])
         let outA = try LSTMForward.run(module: x, input: input, h0: h0, c0: c0, precision: precision, limits: limits)
         let outB = try LSTMForward.run(module: y, input: input, h0: h0, c0: c0, precision: precision, limits: limits)
         return zip(outA.namedTensors, outB.namedTensors).map {

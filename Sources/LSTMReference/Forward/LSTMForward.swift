@@ -34,7 +34,7 @@ public struct LSTMOutputs: Sendable {
 }
 
 /// The reference LSTM forward pass: `nn.LSTM` semantics for every configuration, plus the ONNX
-/// features kept on modules read from ONNX (``LSTMModule/onnx``).
+/// features a module's ``LSTMVariant`` holds (``LSTMModule/variant``).
 ///
 /// Per step, for each layer and direction (PyTorch gate order i, f, g, o; ⊙ elementwise):
 ///
@@ -67,12 +67,12 @@ public enum LSTMForward {
     ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
     ///   - limits: `forwardPassBytes` caps the working memory, checked before anything is allocated.
-    /// - Throws: ``FormatError`` naming the tensor (`input`, `h0`, `c0`, a weight) whose shape does
-    ///   not fit the module, or an ONNX feature that cannot be evaluated.
+    /// - Throws: ``ForwardError`` naming the argument (`input`, `h0`, `c0`, `sequence_lens`, or the
+    ///   module with its weight) whose shape does not fit, or a variant feature that cannot be evaluated.
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
                            batchFirst: Bool = false, precision: Precision = .float32,
                            sequenceLengths: [Int]? = nil, threads: Int? = nil,
-                           limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+                           limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
         try prepare(module: module, precision: precision, threads: threads)
             .run(input: input, h0: h0, c0: c0, batchFirst: batchFirst, sequenceLengths: sequenceLengths, limits: limits)
     }
@@ -80,10 +80,10 @@ public enum LSTMForward {
     /// Converts and packs `module`'s weights once, for many ``PreparedLSTM/run(input:h0:c0:batchFirst:sequenceLengths:limits:)`` calls.
     ///
     /// - Parameter threads: cores each run may use; nil = all online processors.
-    /// - Throws: ``FormatError`` naming a weight whose shape or dtype does not fit the module's
-    ///   config, or an ONNX feature that cannot be evaluated.
+    /// - Throws: ``ForwardError`` (``ForwardError/Argument/module``) naming a weight whose shape or
+    ///   dtype does not fit the module's config, or a variant feature that cannot be evaluated.
     public static func prepare(module: LSTMModule, precision: Precision = .float32,
-                               threads: Int? = nil) throws(FormatError) -> PreparedLSTM {
+                               threads: Int? = nil) throws(ForwardError) -> PreparedLSTM {
         let cores = Swift.max(1, threads ?? Parallel.processorCount)
         switch precision {
         case .float32: return PreparedLSTM(module: module, pass: .float(try prepare(Float.self, module: module, threads: cores)))
@@ -95,7 +95,7 @@ public enum LSTMForward {
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
                                    chunkRows: Int = 512, parallelMinWork: Int = 1 << 24, unitSplitMinStepWork: Int = 1 << 20,
                                    unitSplitPatienceFloor: Int = 200_000,
-                                   limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+                                   limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
         pass.chunkRows = chunkRows
         pass.parallelMinWork = parallelMinWork
@@ -108,18 +108,18 @@ public enum LSTMForward {
     /// Checks the inputs' shapes against `module`, converts them and runs the prepared pass.
     static func evaluate<T: LSTMScalar>(_ pass: ForwardPass<T>, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                         batchFirst: Bool, sequenceLengths: [Int]?,
-                                        limits: Limits) throws(FormatError) -> LSTMOutputs {
+                                        limits: Limits) throws(ForwardError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize
         guard input.dtype.isFloatingPoint else {
-            throw FormatError(.unsupported, "input has dtype \(input.dtype.name); the forward pass needs a float dtype", entry: "input")
+            throw ForwardError(.input, .unsupported, "input has dtype \(input.dtype.name); the forward pass needs a float dtype")
         }
         let unbatched = input.rank == 2
         guard input.rank == 3 || unbatched else {
-            throw FormatError(.unsupported, "input has shape \(input.shape); the forward pass needs (seq, batch, \(cfg.inputSize)), (batch, seq, \(cfg.inputSize)) with batch_first, or (seq, \(cfg.inputSize))", entry: "input")
+            throw ForwardError(.input, .unsupported, "input has shape \(input.shape); the forward pass needs (seq, batch, \(cfg.inputSize)), (batch, seq, \(cfg.inputSize)) with batch_first, or (seq, \(cfg.inputSize))")
         }
         guard input.shape.last == cfg.inputSize else {
-            throw FormatError(.unsupported, "input has shape \(input.shape) with \(input.shape.last ?? 0) features; the module expects input_size \(cfg.inputSize)", entry: "input")
+            throw ForwardError(.input, .unsupported, "input has shape \(input.shape) with \(input.shape.last ?? 0) features; the module expects input_size \(cfg.inputSize)")
         }
         let first = batchFirst && !unbatched
         let S = unbatched ? input.shape[0] : (first ? input.shape[1] : input.shape[0])
@@ -127,15 +127,15 @@ public enum LSTMForward {
         let hShape = unbatched ? [L * D, R] : [L * D, N, R]
         let cShape = unbatched ? [L * D, H] : [L * D, N, H]
         if let h0, h0.shape != hShape {
-            throw FormatError(.unsupported, "h0 has shape \(h0.shape); the module needs \(hShape) (num_layers·directions, batch, \(cfg.projSize > 0 ? "proj_size" : "hidden_size"))", entry: "h0")
+            throw ForwardError(.h0, .unsupported, "h0 has shape \(h0.shape); the module needs \(hShape) (num_layers·directions, batch, \(cfg.projSize > 0 ? "proj_size" : "hidden_size"))")
         }
         if let c0, c0.shape != cShape {
-            throw FormatError(.unsupported, "c0 has shape \(c0.shape); the module needs \(cShape) (num_layers·directions, batch, hidden_size)", entry: "c0")
+            throw ForwardError(.c0, .unsupported, "c0 has shape \(c0.shape); the module needs \(cShape) (num_layers·directions, batch, hidden_size)")
         }
         let sequenceLengths = sequenceLengths ?? module.variant?.sequenceLengths
         if let sequenceLengths {
             guard sequenceLengths.count == N, sequenceLengths.allSatisfy({ (0...S).contains($0) }) else {
-                throw FormatError(.unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)", entry: "sequence_lens")
+                throw ForwardError(.sequenceLengths, .unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)")
             }
         }
         try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: pass.chunkRows,
@@ -155,7 +155,7 @@ public enum LSTMForward {
     /// outputs (S·N·D·R), the input copy, the projected gates of one time chunk (D·chunk·N·4H), the
     /// final states and the packed weights. Overflow counts as over the limit.
     static func checkWorkingMemory<T>(_: T.Type, config c: LSTMConfig, steps S: Int, batch N: Int, chunkRows: Int,
-                                      chunked: Bool, limit: Int) throws(FormatError) {
+                                      chunked: Bool, limit: Int) throws(ForwardError) {
         let D = c.numDirections, H = c.hiddenSize, R = c.outputSize, L = c.numLayers
         let chunk = chunked ? Swift.max(1, Swift.min(S, chunkRows / Swift.max(N, 1))) : S
         func sum(_ xs: [Int?]) -> Int? { xs.reduce(Optional(0)) { a, x in a.flatMap { a in x.flatMap { Checked.add(a, $0) } } } }
@@ -166,7 +166,7 @@ public enum LSTMForward {
         let total = sum([Checked.product([2, S, N, D, R]), Checked.product([S, N, c.inputSize]),
                          Checked.product([D, chunk, N, 4, H]), Checked.product([4, L, D, N, Swift.max(R, H)]), weights])
         guard let elements = total, let bytes = Checked.mul(elements, MemoryLayout<T>.size), bytes <= limit else {
-            throw FormatError(.limitExceeded, "the forward pass for \(S) steps × batch \(N) of this LSTM needs more than the \(limit >> 20) MiB working-memory limit", entry: "input")
+            throw ForwardError(.input, .limitExceeded, "the forward pass for \(S) steps × batch \(N) of this LSTM needs more than the \(limit >> 20) MiB working-memory limit")
         }
     }
 
@@ -184,12 +184,12 @@ public enum LSTMForward {
     }
 
     /// Checks every weight's shape against the config and converts / packs it.
-    static func prepare<T: LSTMScalar>(_: T.Type, module: LSTMModule, threads: Int) throws(FormatError) -> ForwardPass<T> {
+    static func prepare<T: LSTMScalar>(_: T.Type, module: LSTMModule, threads: Int) throws(ForwardError) -> ForwardPass<T> {
         let cfg = module.config
         let D = cfg.numDirections, H = cfg.hiddenSize, R = cfg.outputSize, P = cfg.projSize
         guard cfg.numLayers >= 1, H >= 1, cfg.inputSize >= 0, P >= 0, module.layers.count == cfg.numLayers,
               module.layers.allSatisfy({ $0.count == D }) else {
-            throw FormatError(.unsupported, "module '\(module.name)' has \(module.layers.count) layers of \(module.layers.map(\.count)) directions; its config says \(cfg.numLayers) layers of \(D)")
+            throw ForwardError(.module, .unsupported, "module '\(module.name)' has \(module.layers.count) layers of \(module.layers.map(\.count)) directions; its config says \(cfg.numLayers) layers of \(D)")
         }
         let specs = try gateSpecs(module)
         let onnxReverse = module.variant?.direction == .reverse && D == 1
@@ -198,9 +198,9 @@ public enum LSTMForward {
             var dirs: [PreparedDirection<T>] = []
             for (d, w) in layer.enumerated() {
                 let suffix = CanonicalName.suffix(layer: k, reverse: d == 1)
-                func values(_ t: Tensor, _ name: String, _ shape: [Int]) throws(FormatError) -> [T] {
+                func values(_ t: Tensor, _ name: String, _ shape: [Int]) throws(ForwardError) -> [T] {
                     guard t.shape == shape, t.dtype.isFloatingPoint else {
-                        throw FormatError(.unsupported, "\(name + suffix) has shape \(t.shape) (\(t.dtype.name)); the forward pass needs \(shape) of a float dtype", entry: name + suffix)
+                        throw ForwardError(.module, .unsupported, "\(name + suffix) has shape \(t.shape) (\(t.dtype.name)); the forward pass needs \(shape) of a float dtype", tensor: name + suffix)
                     }
                     return T.values(of: t)
                 }
@@ -212,7 +212,7 @@ public enum LSTMForward {
                 var whr: PackedMatrix<T>?
                 if P > 0 {
                     guard let t = w.weightHR else {
-                        throw FormatError(.unsupported, "weight_hr\(suffix) is missing; proj_size is \(P)", entry: "weight_hr" + suffix)
+                        throw ForwardError(.module, .unsupported, "weight_hr\(suffix) is missing; proj_size is \(P)", tensor: "weight_hr" + suffix)
                     }
                     whr = PackedMatrix(try values(t, "weight_hr", [P, H]), n: P, k: H)
                 }
@@ -232,19 +232,19 @@ public enum LSTMForward {
     }
 
     /// The gate functions of each direction (PyTorch's for modules without ONNX features).
-    static func gateSpecs(_ module: LSTMModule) throws(FormatError) -> [GateSpec] {
+    static func gateSpecs(_ module: LSTMModule) throws(ForwardError) -> [GateSpec] {
         let D = module.config.numDirections
         guard let onnx = module.variant else { return Array(repeating: GateSpec(), count: D) }
         let names = onnx.activations.isEmpty ? Array(repeating: LSTMVariant.defaultActivations, count: D).flatMap { $0 } : onnx.activations
         guard names.count == 3 * D || names.count == 3 else {
-            throw FormatError(.unsupported, "module '\(module.name)' lists \(names.count) activations; an LSTM with \(D) direction(s) needs \(3 * D)", entry: module.name)
+            throw ForwardError(.module, .unsupported, "module '\(module.name)' lists \(names.count) activations; an LSTM with \(D) direction(s) needs \(3 * D)", tensor: module.name)
         }
         var acts: [Activation]
         do { acts = try Activation.resolve(names, alpha: onnx.activationAlpha, beta: onnx.activationBeta) }
-        catch { throw error.inEntry(module.name) }
+        catch { throw ForwardError(.module, error.reason, error.message, tensor: module.name) }
         if acts.count < 3 * D { acts += acts }
         if let clip = onnx.clip, !(clip > 0) {
-            throw FormatError(.unsupported, "module '\(module.name)' has clip \(clip); clip must be > 0", entry: module.name)
+            throw ForwardError(.module, .unsupported, "module '\(module.name)' has clip \(clip); clip must be > 0", tensor: module.name)
         }
         return (0..<D).map { d in
             GateSpec(f: acts[3 * d], g: acts[3 * d + 1], h: acts[3 * d + 2], clip: onnx.clip.map(Double.init),

@@ -28,7 +28,7 @@ public final class PreparedLSTM: Sendable {
     /// The forward pass of ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:limits:)``
     /// (same parameters, layouts and errors) without converting or packing the weights again.
     public func run(input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, batchFirst: Bool = false,
-                    sequenceLengths: [Int]? = nil, limits: Limits = .default) throws(FormatError) -> LSTMOutputs {
+                    sequenceLengths: [Int]? = nil, limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
         switch pass {
         case .float(let p):
             return try LSTMForward.evaluate(p, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,

@@ -49,26 +49,15 @@ public struct Golden: Sendable {
             }
             return t
         }
-        input = try require("input")
+        let inputs = try ForwardInputs(arrays: tensors)
+        input = inputs.input
+        h0 = inputs.h0
+        c0 = inputs.c0
+        sequenceLengths = inputs.sequenceLengths
+        batchFirst = inputs.batchFirst
         output = try require("output")
         hN = try require("h_n")
         cN = try require("c_n")
-        h0 = find("h0") == nil ? nil : try require("h0")
-        c0 = find("c0") == nil ? nil : try require("c0")
-        if let flag = find("batch_first") {
-            guard flag.elementCount == 1 else {
-                throw FormatError(.unsupported, "golden 'batch_first' has shape \(flag.shape); expected a 0-d bool", entry: "batch_first")
-            }
-            batchFirst = flag.doubles().first.map { $0 != 0 } ?? false
-        } else {
-            batchFirst = false
-        }
-        if let lens = find("sequence_lens") {
-            guard !lens.dtype.isFloatingPoint, lens.rank == 1 else {
-                throw FormatError(.unsupported, "golden 'sequence_lens' has dtype \(lens.dtype.name) and shape \(lens.shape); expected a 1-d integer array", entry: "sequence_lens")
-            }
-            sequenceLengths = lens.int64s().map { Int(clamping: $0) }
-        }
         guard [2, 3, 4].contains(output.rank) else {
             throw FormatError(.unsupported, "golden 'output' has rank \(output.rank); expected 3 (PyTorch layout) or 4 (ONNX node layout)", entry: "output")
         }
@@ -89,8 +78,8 @@ public struct Golden: Sendable {
 
     /// Runs `module` on this golden's inputs and returns `output`, `h_n`, `c_n` in the golden's layouts.
     public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil,
-                    limits: Limits = .default, pass: Pass = .fast) throws(FormatError) -> LSTMOutputs {
-        func forward(_ input: Tensor, _ h0: Tensor?, _ c0: Tensor?) throws(FormatError) -> LSTMOutputs {
+                    limits: Limits = .default, pass: Pass = .fast) throws(ForwardError) -> LSTMOutputs {
+        func forward(_ input: Tensor, _ h0: Tensor?, _ c0: Tensor?) throws(ForwardError) -> LSTMOutputs {
             switch pass {
             case .fast:
                 return try LSTMForward.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
@@ -106,22 +95,28 @@ public struct Golden: Sendable {
         case .onnxNode:
             let cfg = module.config
             guard cfg.numLayers == 1, cfg.projSize == 0 else {
-                throw FormatError(.unsupported, "golden is in a single ONNX node's layout (rank-4 output) but module '\(module.name)' has \(cfg.numLayers) layers\(cfg.projSize > 0 ? " and proj_size \(cfg.projSize)" : "")", entry: "output")
+                throw ForwardError(.module, .unsupported, "golden is in a single ONNX node's layout (rank-4 output) but module '\(module.name)' has \(cfg.numLayers) layers\(cfg.projSize > 0 ? " and proj_size \(cfg.projSize)" : "")", tensor: module.name)
             }
             guard input.rank == 3 else {
-                throw FormatError(.unsupported, "golden 'input' has shape \(input.shape); an ONNX node golden needs rank 3", entry: "input")
+                throw ForwardError(.input, .unsupported, "golden 'input' has shape \(input.shape); an ONNX node golden needs rank 3")
             }
             let layout = ONNXNodeLayout(batchMajor: batchFirst)
-            let out = try forward(input, try h0.map(layout.stateToPyTorch), try c0.map(layout.stateToPyTorch))
-            return LSTMOutputs(output: try layout.outputFromPyTorch(out.output, directions: cfg.numDirections),
-                               hN: try layout.stateFromPyTorch(out.hN), cN: try layout.stateFromPyTorch(out.cN),
-                               batchFirst: batchFirst)
+            func converted<T>(_ argument: ForwardError.Argument, _ body: () throws(FormatError) -> T) throws(ForwardError) -> T {
+                do throws(FormatError) { return try body() } catch { throw ForwardError(argument, error.reason, error.message) }
+            }
+            let out = try forward(input, try converted(.h0) { () throws(FormatError) in try h0.map(layout.stateToPyTorch) },
+                                  try converted(.c0) { () throws(FormatError) in try c0.map(layout.stateToPyTorch) })
+            return try converted(.module) { () throws(FormatError) in
+                LSTMOutputs(output: try layout.outputFromPyTorch(out.output, directions: cfg.numDirections),
+                            hN: try layout.stateFromPyTorch(out.hN), cN: try layout.stateFromPyTorch(out.cN),
+                            batchFirst: batchFirst)
+            }
         }
     }
 
     /// Runs `module` and compares `output`, `h_n`, `c_n` with the golden (`tolerance` nil = ``defaultTolerance(moduleDType:)``).
     public func verify(module: LSTMModule, tolerance: Tolerance? = nil, precision: Precision = .float32,
-                       threads: Int? = nil, limits: Limits = .default, pass: Pass = .fast) throws(FormatError) -> [ToleranceComparison] {
+                       threads: Int? = nil, limits: Limits = .default, pass: Pass = .fast) throws(ForwardError) -> [ToleranceComparison] {
         let tol = tolerance ?? defaultTolerance(moduleDType: module.config.dtype)
         let actual = try run(module: module, precision: precision, threads: threads, limits: limits, pass: pass)
         return [ToleranceComparison(name: "output", actual: actual.output, expected: output, tolerance: tol),

@@ -39,7 +39,7 @@ protocol LSTMScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Self>, ldg: Int,
                                c: UnsafeMutablePointer<Self>, ldc: Int, h: UnsafeMutablePointer<Self>, ldh: Int) -> Bool
     /// A tensor of this dtype holding `values`.
-    static func tensor(_ values: [Self], shape: [Int]) throws(FormatError) -> Tensor
+    static func tensor(_ values: [Self], shape: [Int]) throws(ForwardError) -> Tensor
 }
 
 extension LSTMScalar {
@@ -97,8 +97,8 @@ extension Float: LSTMScalar {
     @inline(__always) static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.sigmoid(x) }
     @inline(__always) static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { VectorMath.tanh(x) }
     static func values(of tensor: Tensor) -> [Float] { tensor.floats() }
-    static func tensor(_ values: [Float], shape: [Int]) throws(FormatError) -> Tensor {
-        try Tensor(float32: values, shape: shape)
+    static func tensor(_ values: [Float], shape: [Int]) throws(ForwardError) -> Tensor {
+        do throws(FormatError) { return try Tensor(float32: values, shape: shape) } catch { throw .module(error) }
     }
 }
 
@@ -118,8 +118,8 @@ extension Double: LSTMScalar {
         return r
     }
     static func values(of tensor: Tensor) -> [Double] { tensor.doubles() }
-    static func tensor(_ values: [Double], shape: [Int]) throws(FormatError) -> Tensor {
-        try Tensor(float64: values, shape: shape)
+    static func tensor(_ values: [Double], shape: [Int]) throws(ForwardError) -> Tensor {
+        do throws(FormatError) { return try Tensor(float64: values, shape: shape) } catch { throw .module(error) }
     }
 }
 

@@ -20,13 +20,13 @@ import TensorFormats
 /// Layouts in and out are ``LSTMForward``'s (``LSTMOutputs``), outputs float64.
 public enum LSTMOracle {
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
-                           batchFirst: Bool = false, sequenceLengths: [Int]? = nil) throws(FormatError) -> LSTMOutputs {
+                           batchFirst: Bool = false, sequenceLengths: [Int]? = nil) throws(ForwardError) -> LSTMOutputs {
         let cfg = module.config
         let D = cfg.numDirections, L = cfg.numLayers, H = cfg.hiddenSize, R = cfg.outputSize, I = cfg.inputSize
         let unbatched = input.rank == 2
         let first = batchFirst && !unbatched
         guard input.rank == 2 || input.rank == 3, input.shape.last == I else {
-            throw FormatError(.unsupported, "input has shape \(input.shape); the module expects input_size \(I)", entry: "input")
+            throw ForwardError(.input, .unsupported, "input has shape \(input.shape); the module expects input_size \(I)")
         }
         let S = first ? input.shape[1] : input.shape[0]
         let N = unbatched ? 1 : (first ? input.shape[0] : input.shape[1])
@@ -38,12 +38,12 @@ public enum LSTMOracle {
         } }
         let lengths = sequenceLengths ?? module.variant?.sequenceLengths ?? Array(repeating: S, count: N)
         guard lengths.count == N, lengths.allSatisfy({ (0...S).contains($0) }) else {
-            throw FormatError(.unsupported, "sequence lengths \(lengths) do not fit batch \(N) and \(S) steps", entry: "sequence_lens")
+            throw ForwardError(.sequenceLengths, .unsupported, "sequence lengths \(lengths) do not fit batch \(N) and \(S) steps")
         }
         let hInit = h0?.doubles() ?? Array(repeating: 0, count: L * D * N * R)
         let cInit = c0?.doubles() ?? Array(repeating: 0, count: L * D * N * H)
         guard hInit.count == L * D * N * R, cInit.count == L * D * N * H else {
-            throw FormatError(.unsupported, "h0 / c0 do not hold (\(L * D), \(N), \(R)) / (\(L * D), \(N), \(H)) values", entry: "h0")
+            throw ForwardError(.h0, .unsupported, "h0 / c0 do not hold (\(L * D), \(N), \(R)) / (\(L * D), \(N), \(H)) values")
         }
         let specs = try LSTMForward.gateSpecs(module)
         let reverseOnly = module.variant?.direction == .reverse && D == 1
@@ -107,9 +107,9 @@ public enum LSTMOracle {
             }
         }
         let outShape = unbatched ? [S, D * R] : (first ? [N, S, D * R] : [S, N, D * R])
-        return LSTMOutputs(output: try Tensor(float64: out, shape: outShape),
-                           hN: try Tensor(float64: hN, shape: unbatched ? [L * D, R] : [L * D, N, R]),
-                           cN: try Tensor(float64: cN, shape: unbatched ? [L * D, H] : [L * D, N, H]),
+        return LSTMOutputs(output: try Double.tensor(out, shape: outShape),
+                           hN: try Double.tensor(hN, shape: unbatched ? [L * D, R] : [L * D, N, R]),
+                           cN: try Double.tensor(cN, shape: unbatched ? [L * D, H] : [L * D, N, H]),
                            batchFirst: first)
     }
 

@@ -1,4 +1,4 @@
-/// A parsed JSON value with the byte offset at which it starts, as produced by ``JSONParser``.
+/// A parsed JSON value with the byte offset at which it starts, as produced by ``JSONReader``.
 ///
 /// Objects keep their members in document order (duplicates are refused by the parser), and
 /// numbers keep their source text, so that integers are never routed through a `Double`.

@@ -140,7 +140,7 @@ struct Compare: ConsoleCommand {
             return try ModuleComparison.outputs(x, y, seed: seed, steps: steps, batch: batch, precision: precision.precision,
                                                 tolerance: tol, limits: limitOptions.limits)
         } catch {
-            throw CommandFailure.unusable(error.inFile(a))
+            throw CommandFailure.unusable(error.formatError(file: a))
         }
     }
 }

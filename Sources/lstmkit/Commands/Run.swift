@@ -82,27 +82,24 @@ struct Run: ConsoleCommand {
     func execute(_ console: Console) throws -> ExitStatus {
         let loaded = try ModelInput.load(model, limits: limitOptions.limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
-        let inputArrays = try ArrayFileInput.arrays(input, limits: limitOptions.limits)
-        let x = try ArrayFileInput.array("input", in: input, arrays: inputArrays)
-        func optional(_ key: String) -> Tensor? { inputArrays.count > 1 ? inputArrays.first { $0.name == key }?.tensor : nil }
-        let h = try h0.map { path throws(CommandFailure) in try ArrayFileInput.array("h0", in: path, limits: limitOptions.limits) } ?? optional("h0")
-        let c = try c0.map { path throws(CommandFailure) in try ArrayFileInput.array("c0", in: path, limits: limitOptions.limits) } ?? optional("c0")
-        let lengths = optional("sequence_lens")
-        let first = batchFirst || (optional("batch_first").map { $0.doubles().first ?? 0 } ?? 0) != 0
-        var lengthValues: [Int]?
-        if let lengths {
-            guard !lengths.dtype.isFloatingPoint, lengths.rank == 1 else {
-                throw CommandFailure.unusable(FormatError(.unsupported, "'sequence_lens' must be a 1-d integer array; found \(lengths.dtype.name) \(formatShape(lengths.shape))", file: input, entry: "sequence_lens"))
-            }
-            lengthValues = lengths.int64s().map { Int(clamping: $0) }
+        var given: ForwardInputs
+        do {
+            given = try ForwardInputs(arrays: try ArrayFileInput.arrays(input, limits: limitOptions.limits), allowSingle: true)
+        } catch let error as FormatError {
+            throw CommandFailure.unusable(error.inFile(input))
         }
+        if let h0 { given.h0 = try ArrayFileInput.array("h0", in: h0, limits: limitOptions.limits) }
+        if let c0 { given.c0 = try ArrayFileInput.array("c0", in: c0, limits: limitOptions.limits) }
+        let x = given.input, h = given.h0, c = given.c0
+        let first = batchFirst || given.batchFirst
+        let lengthValues = given.sequenceLengths
 
         let file: OutputFile
         do { file = try OutputFile(path: output, overwrite: force) } catch { throw CommandFailure.unusable(error) }
         var outputs: LSTMOutputs
         do {
             let prepared = try LSTMForward.prepare(module: lstm, precision: precision.precision, threads: threads)
-            func forward() throws(FormatError) -> LSTMOutputs {
+            func forward() throws(ForwardError) -> LSTMOutputs {
                 try prepared.run(input: x, h0: h, c0: c, batchFirst: first, sequenceLengths: lengthValues,
                                  limits: limitOptions.limits)
             }
@@ -120,14 +117,14 @@ struct Run: ConsoleCommand {
                 outputs = try forward()
             }
         } catch {
-            throw CommandFailure.unusable(error.inFile(fileOf(error.entry)))
+            throw CommandFailure.unusable(error.formatError(file: fileOf(error.argument)))
         }
 
         var arrays = outputs.namedTensors
         arrays.append(NamedTensor(name: "input", tensor: x))
         if let h { arrays.append(NamedTensor(name: "h0", tensor: h)) }
         if let c { arrays.append(NamedTensor(name: "c0", tensor: c)) }
-        if let lengths { arrays.append(NamedTensor(name: "sequence_lens", tensor: lengths)) }
+        if let lengths = given.sequenceLengthsArray { arrays.append(NamedTensor(name: "sequence_lens", tensor: lengths)) }
         arrays.append(NamedTensor(name: "batch_first", tensor: Tensor(bool: outputs.batchFirst)))
         do {
             try NpzWriter.write(arrays, to: file, compress: false)
@@ -140,13 +137,13 @@ struct Run: ConsoleCommand {
         return .success
     }
 
-    /// The file a forward-pass error is about: the weights for a weight, else the array's file.
-    private func fileOf(_ entry: String?) -> String {
-        switch entry {
-        case "h0": h0 ?? input
-        case "c0": c0 ?? input
-        case "input", "sequence_lens": input
-        default: model
+    /// The file a forward-pass error is about: the model for its weights, else the array's file.
+    private func fileOf(_ argument: ForwardError.Argument) -> String {
+        switch argument {
+        case .h0: h0 ?? input
+        case .c0: c0 ?? input
+        case .input, .sequenceLengths: input
+        case .module: model
         }
     }
 }

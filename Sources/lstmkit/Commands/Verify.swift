@@ -65,8 +65,7 @@ struct Verify: ConsoleCommand {
             results = try case_.verify(module: lstm, tolerance: tol, precision: precision.precision,
                                        limits: limitOptions.limits)
         } catch {
-            let file = ["input", "h0", "c0", "sequence_lens", "output"].contains(error.entry ?? "") ? golden : model
-            throw CommandFailure.unusable(error.inFile(file))
+            throw CommandFailure.unusable(error.formatError(file: error.argument == .module ? model : golden))
         }
         let passed = results.allSatisfy(\.passed)
         if json {

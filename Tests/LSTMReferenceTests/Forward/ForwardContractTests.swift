@@ -113,10 +113,13 @@ import TensorFormats
         #expect(try g.run(module: m).output.dtype == .float32)
     }
 
+    /// The forward pass's errors name the argument at fault (for the module: the weight).
     @Test func badShapesThrowNamingTheTensor() throws {
         let (m, g) = try Self.load("l2_bi_h0c0")
         func entry(_ body: () throws -> Void) -> String? {
-            do { try body() } catch let error as FormatError { return error.entry } catch { return "not a FormatError" }
+            do { try body() } catch let error as ForwardError {
+                return error.argument == .module ? error.tensor : error.argument.rawValue
+            } catch { return "not a ForwardError" }
             return "no error"
         }
         #expect(entry { _ = try LSTMForward.run(module: m, input: try Tensor(float32: [Float](repeating: 0, count: 12), shape: [2, 2, 3])) } == "input")
@@ -142,13 +145,13 @@ import TensorFormats
             try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 100, batch: 4, chunkRows: 512, chunked: true,
                                                limit: Limits.default.forwardPassBytes)
         }
-        #expect(throws: FormatError.self) {
+        #expect(throws: ForwardError.self) {
             try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 1 << 30, batch: 64, chunkRows: 512, chunked: true,
                                                limit: Limits.default.forwardPassBytes)
         }
         // Sizes that overflow Int are over the limit, not a trap.
         let hostile = LSTMConfig(inputSize: 8, hiddenSize: Int.max / 3, numLayers: 1)
-        #expect(throws: FormatError.self) {
+        #expect(throws: ForwardError.self) {
             try LSTMForward.checkWorkingMemory(Float.self, config: hostile, steps: 2, batch: 2, chunkRows: 512, chunked: true,
                                                limit: Limits.default.forwardPassBytes)
         }
@@ -156,7 +159,7 @@ import TensorFormats
         let (m, g) = try Self.load("l1_uni")
         var small = Limits.default
         small.forwardPassBytes = 1000
-        #expect(throws: FormatError.self) {
+        #expect(throws: ForwardError.self) {
             _ = try LSTMForward.run(Float.self, module: m, input: g.input, h0: nil, c0: nil, batchFirst: false,
                                     sequenceLengths: nil, threads: 1, limits: small)
         }
@@ -166,7 +169,7 @@ import TensorFormats
         let (m, _) = try Self.load("l2_bi_h0c0")
         let (_, onnxGolden) = try Self.load("onnx_bi_peephole")
         #expect(onnxGolden.family == .onnxNode)
-        #expect(throws: FormatError.self) { try onnxGolden.verify(module: m) }
+        #expect(throws: ForwardError.self) { try onnxGolden.verify(module: m) }
     }
 
     @Test func goldenWithoutOutputIsRejected() throws {
