@@ -198,8 +198,9 @@ def test_reverse_only_node_to_pt_names_the_feature(lstmkit, tmp_path):
     assert not (tmp_path / "out.pt").exists()
 
 
-def test_inconsistent_onnx_is_exit_2_naming_the_node(lstmkit, tmp_path):
+def test_inconsistent_onnx_is_a_schema_problem_naming_the_node(lstmkit, tmp_path):
+    """A node whose R disagrees with hidden_size is a wrong shape: exit 1, as in every other format."""
     proc = lstmkit("convert", FIXTURES / "onnx-unit" / "hb_bad_hidden_size.onnx", tmp_path / "out.onnx", check=False)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "bad_hidden" in proc.stderr and "hidden_size 5" in proc.stderr
     assert not (tmp_path / "out.onnx").exists()

@@ -9,9 +9,15 @@ public struct ONNXGraphSource: ModuleSource {
         guard file.format == .onnx else { return [] }
         do throws(FormatError) {
             let model = try ONNXModelFile.model(of: file)
-            return try ONNXLSTMMapping.mapped(in: model).map {
-                DiscoveredModule(name: $0.module.name, config: $0.module.config, problems: [], module: $0.module,
-                                 sourceTensors: $0.initializers, mapped: true)
+            return try ONNXLSTMMapping.candidates(in: model).map {
+                switch $0 {
+                case .valid(let m):
+                    DiscoveredModule(name: m.module.name, config: m.module.config, problems: [], module: m.module,
+                                     sourceTensors: m.initializers, mapped: true)
+                case .invalid(let name, let problems, let initializers):
+                    DiscoveredModule(name: name, config: nil, problems: problems, module: nil,
+                                     sourceTensors: initializers, mapped: true)
+                }
             }
         } catch {
             throw error.inFile(file.path)

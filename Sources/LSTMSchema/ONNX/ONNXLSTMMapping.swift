@@ -24,8 +24,9 @@ import TensorFormats
 /// Attributes `direction`, `activations`, `activation_alpha` / `_beta`, `clip`, `input_forget`,
 /// `layout` and a `sequence_lens` input are recorded in ``LSTMVariant``. Graphs written by
 /// ``ONNXLSTMExport`` for projected LSTMs (no LSTM nodes) are recognised by their metadata and
-/// initializer names. Inconsistent nodes (W / R / B shapes that disagree with each other or with
-/// `hidden_size`, missing or non-constant weights, chained layers whose sizes do not connect) throw a
+/// initializer names. A node whose W / R / B / P disagree with each other or with `hidden_size`, or a
+/// chained layer whose input does not connect, is a candidate with a ``SchemaProblem`` (exit 1, as a
+/// wrong shape is in any format); missing or non-constant weights and bad attributes throw a
 /// ``FormatError`` naming the node.
 public enum ONNXLSTMMapping {
     /// The modules of the ONNX file at `path` (errors name the file).
@@ -53,17 +54,48 @@ public enum ONNXLSTMMapping {
     }
 
     /// ``modules(in:)`` with the initializers each module consumes (so that a conversion can keep the
-    /// other initializers under their own names).
+    /// other initializers under their own names). A node whose tensors disagree throws, as a
+    /// ``FormatError`` naming it; ``candidates(in:)`` reports it as a problem instead.
     public static func mapped(in model: ONNXModel) throws(FormatError) -> [Mapped] {
+        var out: [Mapped] = []
+        for c in try candidates(in: model) {
+            switch c {
+            case .valid(let m): out.append(m)
+            case .invalid(_, let problems, _):
+                throw ONNXNodeError.shape(problems[0]).formatError
+            }
+        }
+        return out
+    }
+
+    /// One module candidate of a graph: mapped, or with the schema problems of its node.
+    public enum Candidate: Sendable {
+        case valid(Mapped)
+        /// A node (named) whose W / R / B / P disagree in shape or dtype, or a chained layer whose
+        /// input does not connect; `initializers` are the ones it reads.
+        case invalid(name: String, problems: [SchemaProblem], initializers: [String])
+    }
+
+    /// Every LSTM candidate of `model`'s main graph, in graph order of their first nodes. Throws only
+    /// when the file cannot be used (a weight that is missing or not a constant, a bad attribute).
+    public static func candidates(in model: ONNXModel) throws(FormatError) -> [Candidate] {
         let ours = model.metadata(ONNXExportMetadata.lowering) != nil && model.metadata(ONNXExportMetadata.module) != nil
         if model.metadata(ONNXExportMetadata.lowering) == ONNXExportMetadata.scanLowering {
-            return [Mapped(module: try ONNXProjectedLSTM.module(from: model), initializers: model.graph.initializers.map(\.name))]
+            return [.valid(Mapped(module: try ONNXProjectedLSTM.module(from: model), initializers: model.graph.initializers.map(\.name)))]
         }
         let graph = ONNXGraphIndex(model.graph)
         var parsed: [Int: ONNXLSTMNode] = [:]
+        var invalid: [Int: SchemaProblem] = [:]
         var order: [Int] = []
         for (i, n) in model.graph.nodes.enumerated() where n.opType == "LSTM" && n.isDefaultDomain {
-            parsed[i] = try ONNXLSTMNode(node: n, index: i, graph: graph)
+            do throws(ONNXNodeError) {
+                parsed[i] = try ONNXLSTMNode(node: n, index: i, graph: graph)
+            } catch {
+                switch error {
+                case .unusable(let e): throw e
+                case .shape(let p): invalid[i] = p
+                }
+            }
             order.append(i)
         }
 
@@ -78,30 +110,42 @@ public enum ONNXLSTMMapping {
         var next: [Int: Int] = [:]
         for j in order {
             guard let i = predecessors[j], successorCount[i] == 1, let p = parsed[i], let n = parsed[j] else { continue }
-            let connects = n.inputSize == p.numDirections * p.hiddenSize
-            if p.joins(n) {
-                guard connects else {
-                    throw FormatError(.corrupt, "LSTM node: chained after '\(p.label)' whose output has \(p.numDirections * p.hiddenSize) features, but its W expects input size \(n.inputSize)", entry: n.label)
-                }
-                next[i] = j
+            guard p.joins(n) else { continue }
+            guard n.inputSize == p.numDirections * p.hiddenSize else {
+                let w = model.graph.nodes[j].input(1)
+                invalid[j] = SchemaProblem(module: n.label, tensor: w,
+                                           message: "chained after '\(p.label)' whose output has \(p.numDirections * p.hiddenSize) features, but its W expects input size \(n.inputSize)",
+                                           expected: "input_size \(p.numDirections * p.hiddenSize)", found: "input_size \(n.inputSize)")
+                parsed[j] = nil
+                continue
             }
+            next[i] = j
         }
 
-        var modules: [Mapped] = []
+        var out: [Candidate] = []
+        var valid = 0
         let chained = Set(next.values)
         for start in order where !chained.contains(start) {
+            if let problem = invalid[start] {
+                let inputs = Set(model.graph.nodes[start].inputs)
+                out.append(.invalid(name: problem.module, problems: [problem],
+                                    initializers: model.graph.initializers.map(\.name).filter { inputs.contains($0) }))
+                continue
+            }
             var chain = [start]
             while let n = next[chain[chain.count - 1]] { chain.append(n) }
             let nodes = chain.compactMap { parsed[$0] }
             let consumed = Set(nodes.flatMap(\.initializers)).union(graph.plumbingInitializers(chain: chain))
-            modules.append(Mapped(module: try module(nodes),
-                                  initializers: model.graph.initializers.map(\.name).filter { consumed.contains($0) }))
+            out.append(.valid(Mapped(module: try module(nodes),
+                                     initializers: model.graph.initializers.map(\.name).filter { consumed.contains($0) })))
+            valid += 1
         }
-        if modules.count == 1, ours, let name = model.metadata(ONNXExportMetadata.module) {
-            modules[0].module.name = name
-            modules[0].initializers = model.graph.initializers.map(\.name)
+        if out.count == 1, valid == 1, ours, let name = model.metadata(ONNXExportMetadata.module), case .valid(var m) = out[0] {
+            m.module.name = name
+            m.initializers = model.graph.initializers.map(\.name)
+            out[0] = .valid(m)
         }
-        return modules
+        return out
     }
 
     private static func module(_ nodes: [ONNXLSTMNode]) throws(FormatError) -> LSTMModule {
@@ -124,6 +168,21 @@ public enum ONNXLSTMMapping {
 }
 
 /// One `LSTM` node read and checked: sizes, features and its canonical per-direction weights.
+/// Why an LSTM node cannot be mapped: its file cannot be used (missing or non-constant weights,
+/// bad attributes), or its tensors disagree in shape or dtype (a schema problem of its module).
+enum ONNXNodeError: Error {
+    case unusable(FormatError)
+    case shape(SchemaProblem)
+
+    /// As a ``FormatError`` naming the node (for ``ONNXLSTMMapping/mapped(in:)``'s callers).
+    var formatError: FormatError {
+        switch self {
+        case .unusable(let e): e
+        case .shape(let p): FormatError(.corrupt, "LSTM node: " + p.message, entry: p.module)
+        }
+    }
+}
+
 struct ONNXLSTMNode {
     let node: ONNXNode
     let label: String
@@ -137,13 +196,18 @@ struct ONNXLSTMNode {
     /// Initializers the weights were read from (W, R, B, P that are not Constant nodes).
     let initializers: [String]
 
-    init(node: ONNXNode, index: Int, graph: ONNXGraphIndex) throws(FormatError) {
+    init(node: ONNXNode, index: Int, graph: ONNXGraphIndex) throws(ONNXNodeError) {
         self.node = node
         var sources: [String] = []
         let label = node.name.isEmpty ? "LSTM_\(index)" : node.name
         self.label = label
-        func fail(_ reason: FormatError.Reason, _ message: String) -> FormatError {
-            FormatError(reason, "LSTM node: " + message, entry: label)
+        func fail(_ reason: FormatError.Reason, _ message: String) -> ONNXNodeError {
+            .unusable(FormatError(reason, "LSTM node: " + message, entry: label))
+        }
+        var names: [Int: String] = [:]
+        /// A shape or dtype that disagrees with the node's other inputs or attributes.
+        func shape(_ slot: Int, _ message: String, expected: String? = nil, found: String? = nil) -> ONNXNodeError {
+            .shape(SchemaProblem(module: label, tensor: names[slot], message: message, expected: expected, found: found))
         }
 
         var f = LSTMVariant()
@@ -155,11 +219,12 @@ struct ONNXLSTMNode {
         let nd = dir == .bidirectional ? 2 : 1
         numDirections = nd
 
-        func weight(_ slot: Int, _ what: String, required: Bool) throws(FormatError) -> Tensor? {
+        func weight(_ slot: Int, _ what: String, required: Bool) throws(ONNXNodeError) -> Tensor? {
             guard let name = node.input(slot) else {
                 if required { throw fail(.corrupt, "has no \(what) input") }
                 return nil
             }
+            names[slot] = name
             switch graph.constant(name) {
             case .tensor(let t, let initializer):
                 guard t.dtype.isFloatingPoint else { throw fail(.corrupt, "\(what) ('\(name)') is \(t.dtype.name), not a float type") }
@@ -178,31 +243,31 @@ struct ONNXLSTMNode {
         let p = try weight(7, "P", required: false)
 
         guard r.rank == 3, r.shape[0] == nd, r.shape[1] == 4 * r.shape[2], r.shape[2] > 0 else {
-            throw fail(.corrupt, "R has shape \(r.shape), expected [\(nd), 4·H, H]")
+            throw shape(2, "R has shape \(r.shape), expected [\(nd), 4·H, H]", expected: "(\(nd), 4*hidden_size, hidden_size)", found: formatShape(r.shape))
         }
         let h = r.shape[2]
         hiddenSize = h
         if let attr = node.attribute("hidden_size") {
             guard let v = attr.int else { throw fail(.corrupt, "hidden_size is \(attr.typeName), expected INT") }
             guard v == Int64(h) else {
-                throw fail(.corrupt, "hidden_size \(v) disagrees with R of shape \(r.shape) (hidden size \(h))")
+                throw shape(2, "hidden_size \(v) disagrees with R of shape \(r.shape) (hidden size \(h))", expected: "(\(nd), \(4 * v), \(v))", found: formatShape(r.shape))
             }
         }
         guard w.rank == 3, w.shape[0] == nd, w.shape[1] == 4 * h else {
-            throw fail(.corrupt, "W has shape \(w.shape), expected [\(nd), \(4 * h), input_size] for hidden_size \(h)")
+            throw shape(1, "W has shape \(w.shape), expected [\(nd), \(4 * h), input_size] for hidden_size \(h)", expected: "(\(nd), \(4 * h), input_size)", found: formatShape(w.shape))
         }
         inputSize = w.shape[2]
         dtype = w.dtype
-        guard r.dtype == dtype else { throw fail(.corrupt, "R is \(r.dtype.name) but W is \(dtype.name)") }
+        guard r.dtype == dtype else { throw shape(2, "R is \(r.dtype.name) but W is \(dtype.name)", expected: dtype.name, found: r.dtype.name) }
         if let b {
-            guard b.shape == [nd, 8 * h] else { throw fail(.corrupt, "B has shape \(b.shape), expected [\(nd), \(8 * h)]") }
-            guard b.dtype == dtype else { throw fail(.corrupt, "B is \(b.dtype.name) but W is \(dtype.name)") }
+            guard b.shape == [nd, 8 * h] else { throw shape(3, "B has shape \(b.shape), expected [\(nd), \(8 * h)]", expected: "(\(nd), \(8 * h))", found: formatShape(b.shape)) }
+            guard b.dtype == dtype else { throw shape(3, "B is \(b.dtype.name) but W is \(dtype.name)", expected: dtype.name, found: b.dtype.name) }
         }
         hasBias = b != nil
         var peephole: Tensor?
         if let p {
-            guard p.shape == [nd, 3 * h] else { throw fail(.corrupt, "P has shape \(p.shape), expected [\(nd), \(3 * h)]") }
-            guard p.dtype == dtype else { throw fail(.corrupt, "P is \(p.dtype.name) but W is \(dtype.name)") }
+            guard p.shape == [nd, 3 * h] else { throw shape(7, "P has shape \(p.shape), expected [\(nd), \(3 * h)]", expected: "(\(nd), \(3 * h))", found: formatShape(p.shape)) }
+            guard p.dtype == dtype else { throw shape(7, "P is \(p.dtype.name) but W is \(dtype.name)", expected: dtype.name, found: p.dtype.name) }
             if p.doubles().contains(where: { $0 != 0 }) { peephole = p }
         }
         f.hasPeepholes = peephole != nil
@@ -242,6 +307,7 @@ struct ONNXLSTMNode {
 
         var dirs: [LSTMDirectionWeights] = []
         let i = inputSize
+        do throws(FormatError) {
         for d in 0..<nd {
             var dw = LSTMDirectionWeights(
                 weightIH: try ONNXGates.reorder(w, start: d * 4 * h * i, blockElements: h * i, perm: ONNXGates.toTorch, shape: [4 * h, i]),
@@ -254,6 +320,9 @@ struct ONNXLSTMNode {
                 dw.peephole = try ONNXGates.slice(peephole, start: d * 3 * h, count: 3 * h, shape: [3 * h])
             }
             dirs.append(dw)
+        }
+        } catch {
+            throw .unusable(error.inEntry(label))
         }
         directions = dirs
         initializers = sources
