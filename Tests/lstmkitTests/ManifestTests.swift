@@ -136,6 +136,8 @@ struct Manifest: Decodable {
 
     struct LSTM: Decodable, Sendable, Equatable, CustomStringConvertible {
         var module: String
+        /// "LSTM" (the default when the manifest omits it) or "LSTMCell".
+        var kind: String
         var inputSize: Int
         var hiddenSize: Int
         var numLayers: Int
@@ -144,12 +146,26 @@ struct Manifest: Decodable {
         var bias: Bool
         var dtype: String
         enum CodingKeys: String, CodingKey {
-            case module, bidirectional, bias, dtype
+            case module, kind, bidirectional, bias, dtype
             case inputSize = "input_size", hiddenSize = "hidden_size", numLayers = "num_layers", projSize = "proj_size"
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            module = try c.decode(String.self, forKey: .module)
+            kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? "LSTM"
+            inputSize = try c.decode(Int.self, forKey: .inputSize)
+            hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+            numLayers = try c.decode(Int.self, forKey: .numLayers)
+            bidirectional = try c.decode(Bool.self, forKey: .bidirectional)
+            projSize = try c.decode(Int.self, forKey: .projSize)
+            bias = try c.decode(Bool.self, forKey: .bias)
+            dtype = try c.decode(String.self, forKey: .dtype)
         }
 
         init(json o: [String: Any]) {
             module = o["module"] as? String ?? "?"
+            kind = o["kind"] as? String ?? "?"
             inputSize = o["input_size"] as? Int ?? -1
             hiddenSize = o["hidden_size"] as? Int ?? -1
             numLayers = o["num_layers"] as? Int ?? -1
@@ -160,7 +176,7 @@ struct Manifest: Decodable {
         }
 
         var description: String {
-            "\(module.isEmpty ? "(root)" : module): input_size=\(inputSize) hidden_size=\(hiddenSize) num_layers=\(numLayers) bidirectional=\(bidirectional) proj_size=\(projSize) bias=\(bias) dtype=\(dtype)"
+            "\(module.isEmpty ? "(root)" : module) \(kind): input_size=\(inputSize) hidden_size=\(hiddenSize) num_layers=\(numLayers) bidirectional=\(bidirectional) proj_size=\(projSize) bias=\(bias) dtype=\(dtype)"
         }
     }
 

@@ -7,6 +7,9 @@ public struct ConversionRequest: Sendable {
     public var output: String
     /// The LSTM module to extract (written with bare nn.LSTM names); nil = every tensor.
     public var module: String?
+    /// Write the module as this kind (`--as`): nn.LSTM names for a cell, or cell names for a
+    /// one-layer, one-direction, unprojected LSTM. Implies picking one module. nil = as it is.
+    public var kind: ModuleKind?
     /// Cast floating tensors to this dtype (round to nearest even); integers keep theirs.
     public var dtype: DType?
     /// Replace an existing output.
@@ -109,7 +112,9 @@ public protocol ConversionProgress: AnyObject {
 ///
 /// Contract (DESIGN §3):
 /// - .pt / .npz / .safetensors get every tensor under its flattened name, or with `module` the one
-///   LSTM under bare nn.LSTM names (`weight_ih_l0`, ...) so `nn.LSTM.load_state_dict` takes it.
+///   LSTM under bare nn.LSTM names (`weight_ih_l0`, ...; a cell under nn.LSTMCell's) so
+///   `load_state_dict` takes it; `kind` renames it as the other kind (refused, naming why, when a
+///   module cannot be a cell).
 /// - From ONNX, each LSTM becomes canonical nn.LSTM tensors (bare names for a single module, else
 ///   prefixed `name.`) and the other initializers keep their names; a module that uses a feature
 ///   nn.LSTM cannot express is refused, naming the feature.

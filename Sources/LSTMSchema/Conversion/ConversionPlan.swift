@@ -28,7 +28,7 @@ struct ConversionPlan {
         let graphTarget: Bool
         if case .moduleGraph? = target.output { graphTarget = true } else { graphTarget = false }
 
-        if graphTarget || request.module != nil {
+        if graphTarget || request.module != nil || request.kind != nil {
             let candidate: DiscoveredModule
             do {
                 candidate = try model.candidate(named: request.module, several: graphTarget
@@ -55,7 +55,14 @@ struct ConversionPlan {
                 return plan
             }
             try refuseVariantFeatures(module, file: source, target: target)
-            plan.entries = module.canonicalTensors().map { entry($0, dtype: request.dtype) }
+            var written = module
+            if let kind = request.kind, kind != module.kind {
+                if let why = kind.refusal(for: module.config) {
+                    throw ConversionError(.unusable, "\(source): LSTM \(display(candidate.name)) cannot be written --as cell: \(why)")
+                }
+                written.kind = kind
+            }
+            plan.entries = written.canonicalTensors().map { entry($0, dtype: request.dtype) }
             return plan
         }
 

@@ -5,7 +5,8 @@ import TensorFormats
 /// Rules (DESIGN §2):
 /// - Names are split at their last `.` into a prefix P ("" or ending in `.`) and a leaf. Every P
 ///   with a leaf of the form `{weight_ih|weight_hh|bias_ih|bias_hh|weight_hr}_l{k}[_reverse]` is one
-///   module, named P without its trailing dot. (A prefix whose `weight_ih_l0` is missing is still a
+///   nn.LSTM module, and every P with a leaf `weight_ih|weight_hh|bias_ih|bias_hh` one nn.LSTMCell
+///   (``ModuleKind``), named P without its trailing dot. (A prefix whose `weight_ih_l0` is missing is still a
 ///   module, so the missing tensor is reported rather than the module silently ignored.)
 ///   `module.` (DataParallel), `_orig_mod.` (torch.compile) and checkpoint wrappers such as
 ///   `model_state_dict.` are simply part of P.
@@ -39,24 +40,30 @@ public enum LSTMDiscovery {
 
     /// The name-based rules over a bare list of named tensors.
     public static func discover(tensors: [NamedTensor]) -> [DiscoveredModule] {
-        var order: [String] = []
-        var groups: [String: ModuleChecker] = [:]
+        struct Key: Hashable { var prefix: String; var kind: ModuleKind }
+        var order: [Key] = []
+        var groups: [Key: ModuleChecker] = [:]
         var strays: [String: [String]] = [:]
         for named in tensors {
             let (prefix, leaf) = split(named.name)
-            if let canonical = CanonicalName(leaf) {
-                if groups[prefix] == nil {
-                    order.append(prefix)
-                    groups[prefix] = ModuleChecker(prefix: prefix)
+            var matched = false
+            for kind in ModuleKind.allCases {
+                guard let canonical = kind.parse(leaf) else { continue }
+                let key = Key(prefix: prefix, kind: kind)
+                if groups[key] == nil {
+                    order.append(key)
+                    groups[key] = ModuleChecker(prefix: prefix, kind: kind)
                 }
-                groups[prefix]?.add(canonical, named)
-            } else if CanonicalName.looksLayerIndexed(leaf) {
+                groups[key]?.add(canonical, named)
+                matched = true
+            }
+            if !matched, CanonicalName.looksLayerIndexed(leaf) {
                 strays[prefix, default: []].append(named.name)
             }
         }
-        return order.compactMap { prefix in
-            guard var checker = groups[prefix] else { return nil }
-            checker.strays = strays[prefix] ?? []
+        return order.compactMap { key in
+            guard var checker = groups[key] else { return nil }
+            if key.kind == .lstm { checker.strays = strays[key.prefix] ?? [] }
             return checker.check()
         }
     }
@@ -73,6 +80,8 @@ public enum LSTMDiscovery {
 public struct DiscoveredModule: Sendable {
     /// The prefix without its trailing dot ("" for a bare nn.LSTM state dict).
     public var name: String
+    /// nn.LSTM or nn.LSTMCell.
+    public var kind: ModuleKind
     /// The config inferred from the tensors; nil when the tensors do not determine one (the problems say why).
     public var config: LSTMConfig?
     /// Every way the module's tensors differ from `config`, in state_dict order.
@@ -86,8 +95,9 @@ public struct DiscoveredModule: Sendable {
     /// so that its canonical tensors are not themselves in the file.
     public var mapped: Bool
 
-    public init(name: String, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?, sourceTensors: [String],
-                mapped: Bool = false) {
+    public init(name: String, kind: ModuleKind = .lstm, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?,
+                sourceTensors: [String], mapped: Bool = false) {
+        self.kind = kind
         self.mapped = mapped
         self.name = name
         self.config = config

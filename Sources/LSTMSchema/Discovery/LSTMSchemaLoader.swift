@@ -32,7 +32,7 @@ public struct LoadedModel: Sendable {
                 : "\(path): --module \(name): no such LSTM; the file holds \(names)")
         }
         switch discovered.count {
-        case 0: throw ModuleSelectionError(.noModule, "\(path): no LSTM found (no tensor named like weight_ih_l0)")
+        case 0: throw ModuleSelectionError(.noModule, "\(path): no LSTM found (no tensor named like weight_ih_l0 or a cell's weight_ih)")
         case 1: return discovered[0]
         default: throw ModuleSelectionError(.ambiguous, "\(path): holds \(discovered.count) LSTMs (\(names)); \(several)")
         }
@@ -75,7 +75,7 @@ public struct ModuleSelectionError: Error, CustomStringConvertible, Sendable {
 
     static func invalid(_ c: DiscoveredModule, file: String) -> ModuleSelectionError {
         let n = c.problems.count
-        return ModuleSelectionError(.invalid, "\(file): LSTM \(SchemaProblem.displayName(c.name)) does not match the nn.LSTM schema (\(n) problem\(n == 1 ? "" : "s"); run lstmkit validate)"
+        return ModuleSelectionError(.invalid, "\(file): LSTM \(SchemaProblem.displayName(c.name)) does not match the \(c.kind.torchName) schema (\(n) problem\(n == 1 ? "" : "s"); run lstmkit validate)"
                                     + (c.problems.first.map { ": " + $0.description } ?? ""), problems: c.problems)
     }
 }

@@ -4,14 +4,16 @@ import TensorFormats
 struct ModuleChecker {
     let prefix: String
     let name: String
+    let kind: ModuleKind
     private var params: [CanonicalName: NamedTensor] = [:]
     private var fileOrder: [String] = []
     /// Full names of layer-indexed leaves under the prefix that are not nn.LSTM parameter names.
     var strays: [String] = []
     private var problems: [SchemaProblem] = []
 
-    init(prefix: String) {
+    init(prefix: String, kind: ModuleKind = .lstm) {
         self.prefix = prefix
+        self.kind = kind
         self.name = prefix.hasSuffix(".") ? String(prefix.dropLast()) : prefix
     }
 
@@ -20,14 +22,14 @@ struct ModuleChecker {
         fileOrder.append(named.name)
     }
 
-    private func fullName(_ c: CanonicalName) -> String { prefix + c.description }
+    private func fullName(_ c: CanonicalName) -> String { prefix + kind.leaf(c) }
 
     private mutating func report(_ tensor: String?, _ message: String, expected: String? = nil, found: String? = nil) {
         problems.append(SchemaProblem(module: name, tensor: tensor, message: message, expected: expected, found: found))
     }
 
     private func result(_ config: LSTMConfig?) -> DiscoveredModule {
-        DiscoveredModule(name: name, config: config, problems: problems, module: nil, sourceTensors: fileOrder)
+        DiscoveredModule(name: name, kind: kind, config: config, problems: problems, module: nil, sourceTensors: fileOrder)
     }
 
     mutating func check() -> DiscoveredModule {
@@ -56,10 +58,10 @@ struct ModuleChecker {
         var notLSTM: String?
         let hidden: Int
         if !projected, let r = hhCols, r > 0, Checked.mul(3, r) == g {
-            notLSTM = "gate rows are 3·hidden_size (\(g) = 3·\(r)): looks like a GRU (nn.GRU), not an LSTM"
+            notLSTM = "gate rows are 3·hidden_size (\(g) = 3·\(r)): looks like \(kind.sibling(gates: 3)), not \(kind == .lstm ? "an LSTM" : "an LSTMCell")"
             hidden = r
         } else if !projected, let r = hhCols, r > 0, g == r {
-            notLSTM = "gate rows are 1·hidden_size (\(g)): looks like a plain RNN (nn.RNN), not an LSTM"
+            notLSTM = "gate rows are 1·hidden_size (\(g)): looks like \(kind.sibling(gates: 1)), not \(kind == .lstm ? "an LSTM" : "an LSTMCell")"
             hidden = r
         } else {
             guard g > 0, g % 4 == 0 else {
@@ -133,7 +135,7 @@ struct ModuleChecker {
                                 bidirectional: bidirectional, projSize: projSize, bias: bias, dtype: dtype)
         var out = result(config)
         if problems.isEmpty {
-            out.module = LSTMModule(name: name, config: config, layers: (0..<numLayers).map { k in
+            out.module = LSTMModule(name: name, kind: kind, config: config, layers: (0..<numLayers).map { k in
                 (bidirectional ? [false, true] : [false]).compactMap { reverse in weights(layer: k, reverse: reverse) }
             })
         }

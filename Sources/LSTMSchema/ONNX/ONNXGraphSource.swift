@@ -12,7 +12,7 @@ public struct ONNXGraphSource: ModuleSource {
             return try ONNXLSTMMapping.candidates(in: model).map {
                 switch $0 {
                 case .valid(let m):
-                    DiscoveredModule(name: m.module.name, config: m.module.config, problems: [], module: m.module,
+                    DiscoveredModule(name: m.module.name, kind: m.module.kind, config: m.module.config, problems: [], module: m.module,
                                      sourceTensors: m.initializers, mapped: true)
                 case .invalid(let name, let problems, let initializers):
                     DiscoveredModule(name: name, config: nil, problems: problems, module: nil,

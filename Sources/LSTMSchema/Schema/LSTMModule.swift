@@ -75,27 +75,32 @@ public struct LSTMModule: Sendable {
     /// The module prefix without its trailing dot ("" for a bare nn.LSTM state dict), or the first
     /// ONNX node's name.
     public var name: String
+    /// nn.LSTM, or nn.LSTMCell (one layer, one direction, no projection; cell parameter names).
+    public var kind: ModuleKind
     public var config: LSTMConfig
     /// `layers[k][d]`: layer k, direction d (0 forward, 1 reverse).
     public var layers: [[LSTMDirectionWeights]]
     /// Set for modules read from ONNX nodes; nil for PyTorch-named sources.
     public var variant: LSTMVariant?
 
-    public init(name: String, config: LSTMConfig, layers: [[LSTMDirectionWeights]], variant: LSTMVariant? = nil) {
+    public init(name: String, kind: ModuleKind = .lstm, config: LSTMConfig, layers: [[LSTMDirectionWeights]],
+                variant: LSTMVariant? = nil) {
         self.name = name
+        self.kind = kind
         self.config = config
         self.layers = layers
         self.variant = variant
     }
 
-    /// The canonical nn.LSTM names and tensors, in `state_dict()` order, each prefixed by `prefix`.
+    /// The canonical names (nn.LSTM's, or nn.LSTMCell's for a cell) and tensors, in `state_dict()`
+    /// order, each prefixed by `prefix`.
     public func canonicalTensors(prefix: String = "") -> [NamedTensor] {
         var out: [NamedTensor] = []
         for (k, layer) in layers.enumerated() {
             for (d, w) in layer.enumerated() {
                 func add(_ kind: CanonicalName.Kind, _ t: Tensor?) {
                     guard let t else { return }
-                    out.append(NamedTensor(name: prefix + CanonicalName(kind, layer: k, reverse: d == 1).description, tensor: t))
+                    out.append(NamedTensor(name: prefix + self.kind.leaf(CanonicalName(kind, layer: k, reverse: d == 1)), tensor: t))
                 }
                 add(.weightIH, w.weightIH)
                 add(.weightHH, w.weightHH)

@@ -99,7 +99,7 @@ struct Compare: ConsoleCommand {
 
         if json {
             var report = JSONReport(model: modelA)
-            report.lstms = [(lstmA.name, lstmA.config), (lstmB.name, lstmB.config)]
+            report.lstms = [(lstmA.name, lstmA.kind, lstmA.config), (lstmB.name, lstmB.kind, lstmB.config)]
             report.problems = problems
             report.results = ReferenceReport.json(results)
             var value = report.value

@@ -8,7 +8,13 @@ enum ConvertDType: String, ExpressibleByArgument, CaseIterable {
     var dtype: DType { DType(rawValue: rawValue) ?? .float32 }
 }
 
-/// `lstmkit convert INPUT OUTPUT [--module NAME] [--dtype D] [--force] [--compress] [--sync] [--quiet]`:
+/// `--as lstm|cell`: the module kind `convert` writes.
+enum ConvertKind: String, ExpressibleByArgument, CaseIterable {
+    case lstm, cell
+    var kind: ModuleKind { self == .cell ? .lstmCell : .lstm }
+}
+
+/// `lstmkit convert INPUT OUTPUT [--module NAME] [--as lstm|cell] [--dtype D] [--force] [--compress] [--sync] [--quiet]`:
 /// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
 /// summary on stdout.
 struct ConvertCommand: ConsoleCommand {
@@ -19,8 +25,11 @@ struct ConvertCommand: ConsoleCommand {
         The output format comes from OUTPUT's extension: .pt / .pth (PyTorch), .onnx, .npz, \
         .safetensors; the input's format is recognised by content. Every tensor is carried under its \
         flattened name unless --module picks one LSTM, which is then written with bare nn.LSTM names \
-        (nn.LSTM.load_state_dict takes it as it is). An .onnx output holds one LSTM module. Metadata \
-        goes to safetensors' __metadata__; a note names what a target cannot hold.
+        (nn.LSTM.load_state_dict takes it as it is; an nn.LSTMCell keeps its cell names). --as lstm \
+        writes the module as nn.LSTM(num_layers=1) tensors (a cell becomes weight_ih_l0, ...), --as \
+        cell as nn.LSTMCell tensors (only for one layer, one direction, no projection). An .onnx \
+        output holds one LSTM module (a cell becomes a one-layer LSTM graph). Metadata goes to \
+        safetensors' __metadata__; a note names what a target cannot hold.
 
         The output is written atomically: nothing appears unless the whole conversion succeeds, an \
         existing OUTPUT is kept unless --force is given, and INPUT is never modified.
@@ -30,6 +39,7 @@ struct ConvertCommand: ConsoleCommand {
           lstmkit convert checkpoint.pt encoder.onnx --module encoder.rnn
           lstmkit convert model.pt model-fp16.safetensors --dtype float16
           lstmkit convert weights.npz weights.pt --module lstm
+          lstmkit convert decoder.pt cell-as-lstm.pt --module decoder.cell --as lstm
         """
     )
 
@@ -41,6 +51,9 @@ struct ConvertCommand: ConsoleCommand {
 
     @Option(help: "Convert only this LSTM module (as `lstmkit inspect` names it), with bare nn.LSTM names.")
     var module: String?
+
+    @Option(name: .customLong("as"), help: "Write the module as nn.LSTM (lstm) or nn.LSTMCell (cell) tensors, with bare names.")
+    var asKind: ConvertKind?
 
     @Option(help: "Cast floating-point tensors to this dtype (round to nearest even); integers are kept.")
     var dtype: ConvertDType?
@@ -69,6 +82,7 @@ struct ConvertCommand: ConsoleCommand {
         var request = ConversionRequest(input: input, output: output, module: module, dtype: dtype?.dtype,
                                         overwrite: force, compress: compress)
         request.limits = limitOptions.limits
+        request.kind = asKind?.kind
         request.durable = sync
         let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
         let report: ConversionReport

@@ -70,7 +70,7 @@ struct Validate: ConsoleCommand {
         switch output.resolved {
         case .json:
             var report = JSONReport(model: model)
-            report.lstms = selected.compactMap { d in d.config.map { (d.name, $0) } }
+            report.lstms = selected.compactMap { d in d.config.map { (d.name, d.kind, $0) } }
             report.problems = problems
             console.print(report.value.rendered())
         case .github:

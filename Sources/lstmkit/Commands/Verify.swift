@@ -70,7 +70,7 @@ struct Verify: ConsoleCommand {
         let passed = results.allSatisfy(\.passed)
         if json {
             var report = JSONReport(model: loaded)
-            report.lstms = [(lstm.name, lstm.config)]
+            report.lstms = [(lstm.name, lstm.kind, lstm.config)]
             report.results = ReferenceReport.json(results)
             console.print(report.value.rendered())
         } else {

@@ -3,7 +3,7 @@ import TensorFormats
 
 /// The one JSON object every `--json` prints (DESIGN §3), keys in DESIGN's order:
 ///
-/// `{"file", "format", "tensors": [{"name", "dtype", "shape"}], "lstms": [{"module", "input_size",
+/// `{"file", "format", "tensors": [{"name", "dtype", "shape"}], "lstms": [{"module", "kind", "input_size",
 /// "hidden_size", "num_layers", "bidirectional", "proj_size", "bias", "dtype"}], "problems":
 /// [{"module", "tensor", "message", "expected", "found"}]}` + `"results"` for verify / compare.
 ///
@@ -17,7 +17,7 @@ struct JSONReport {
     var format: String
     var tensors: [NamedTensor]
     /// Modules with an inferred config, in file order.
-    var lstms: [(module: String, config: LSTMConfig)]
+    var lstms: [(module: String, kind: ModuleKind, config: LSTMConfig)]
     var problems: [SchemaProblem]
     /// verify / compare only; nil leaves the key out.
     var results: [Result]?
@@ -40,7 +40,7 @@ struct JSONReport {
         }
     }
 
-    init(file: String, format: String, tensors: [NamedTensor], lstms: [(module: String, config: LSTMConfig)],
+    init(file: String, format: String, tensors: [NamedTensor], lstms: [(module: String, kind: ModuleKind, config: LSTMConfig)],
          problems: [SchemaProblem], results: [Result]? = nil) {
         self.file = file
         self.format = format
@@ -53,7 +53,7 @@ struct JSONReport {
     /// Everything in `model`: all tensors, every module with a config, every problem.
     init(model: LoadedModel) {
         self.init(file: model.file.path, format: model.file.format.rawValue, tensors: model.file.tensors,
-                  lstms: model.discovered.compactMap { d in d.config.map { (d.name, $0) } },
+                  lstms: model.discovered.compactMap { d in d.config.map { (d.name, d.kind, $0) } },
                   problems: model.problems)
     }
 
@@ -65,15 +65,15 @@ struct JSONReport {
                 .object([("name", .string(t.name)), ("dtype", .string(t.tensor.dtype.name)),
                          ("shape", .array(t.tensor.shape.map(JSONValue.int)))])
             })),
-            ("lstms", .array(lstms.map { JSONReport.lstmValue(module: $0.module, config: $0.config) })),
+            ("lstms", .array(lstms.map { JSONReport.lstmValue(module: $0.module, kind: $0.kind, config: $0.config) })),
             ("problems", .array(problems.map(JSONReport.problemValue))),
         ]
         if let results { members.append(("results", .array(results.map(\.value)))) }
         return .object(members)
     }
 
-    static func lstmValue(module: String, config c: LSTMConfig) -> JSONValue {
-        .object([("module", .string(module))] + LSTMConfig.Field.allCases.map { field in
+    static func lstmValue(module: String, kind: ModuleKind, config c: LSTMConfig) -> JSONValue {
+        .object([("module", .string(module)), ("kind", .string(kind.rawValue))] + LSTMConfig.Field.allCases.map { field in
             switch field.value(in: c) {
             case .int(let v): (field.rawValue, .int(v))
             case .bool(let v): (field.rawValue, .bool(v))

@@ -19,7 +19,7 @@ enum ModelText {
     /// counting `problems` (default: the module's own schema problems).
     static func lstmTable(_ modules: [DiscoveredModule], problems: [SchemaProblem]? = nil) -> TextTable {
         let fields = LSTMConfig.Field.allCases
-        var table = TextTable(["LSTM"] + fields.map { .init($0.rawValue, $0.isNumeric ? .right : .left) } + ["status"])
+        var table = TextTable(["LSTM", "kind"] + fields.map { .init($0.rawValue, $0.isNumeric ? .right : .left) } + ["status"])
         for d in modules {
             let count = problems.map { $0.filter { $0.module == d.name }.count } ?? d.problems.count
             var status = count == 0 ? "valid" : "\(count) problem\(count == 1 ? "" : "s")"
@@ -28,9 +28,9 @@ enum ModelText {
                 if !extras.isEmpty { status += " (ONNX: " + extras.joined(separator: ", ") + ")" }
             }
             if let c = d.config {
-                table.append([cell(d.name)] + fields.map { $0.value(in: c).description } + [status])
+                table.append([cell(d.name), d.kind.rawValue] + fields.map { $0.value(in: c).description } + [status])
             } else {
-                table.append([cell(d.name)] + fields.map { _ in "?" } + [status])
+                table.append([cell(d.name), d.kind.rawValue] + fields.map { _ in "?" } + [status])
             }
         }
         return table

@@ -61,11 +61,30 @@ import TensorFormats
         #expect(found.allSatisfy { $0.isValid })
     }
 
-    @Test func ignoresLSTMCellAndNonRecurrentTensors() throws {
-        let tensors = [NamedTensor(name: "cell.weight_ih", tensor: StateDict.zeros([16, 4])),
-                       NamedTensor(name: "cell.weight_hh", tensor: StateDict.zeros([16, 4])),
+    @Test func findsLSTMCellsAndIgnoresNonRecurrentTensors() throws {
+        let tensors = [NamedTensor(name: "dec.cell.weight_ih", tensor: StateDict.zeros([16, 3])),
+                       NamedTensor(name: "dec.cell.weight_hh", tensor: StateDict.zeros([16, 4])),
+                       NamedTensor(name: "dec.cell.bias_ih", tensor: StateDict.zeros([16])),
+                       NamedTensor(name: "dec.cell.bias_hh", tensor: StateDict.zeros([16])),
                        NamedTensor(name: "fc.weight", tensor: StateDict.zeros([2, 4]))]
-        #expect(try LSTMDiscovery.discover(in: tensors.file).isEmpty)
+        let found = try LSTMDiscovery.discover(in: tensors.file)
+        #expect(found.map(\.name) == ["dec.cell"])
+        let cell = try #require(found.first?.module)
+        #expect(cell.kind == .lstmCell)
+        #expect(cell.config == LSTMConfig(inputSize: 3, hiddenSize: 4))
+        #expect(cell.canonicalTensors(prefix: "x.").map(\.name) == ["x.weight_ih", "x.weight_hh", "x.bias_ih", "x.bias_hh"])
+        #expect(try LSTMDiscovery.discover(in: [tensors[4]].file).isEmpty)
+    }
+
+    /// nn.GRUCell / nn.RNNCell use the cell names too: reported as what they look like, never as an LSTMCell.
+    @Test func gruAndRNNCellsAreNamedAsSuch() throws {
+        for (gates, word) in [(3, "GRUCell"), (1, "RNNCell")] {
+            let tensors = [NamedTensor(name: "gru.weight_ih", tensor: StateDict.zeros([gates * 4, 3])),
+                           NamedTensor(name: "gru.weight_hh", tensor: StateDict.zeros([gates * 4, 4]))]
+            let found = try #require(try LSTMDiscovery.discover(in: tensors.file).first)
+            #expect(found.module == nil && found.kind == .lstmCell)
+            #expect(found.problems.contains { $0.message.contains("looks like a") && $0.message.contains(word) }, "\(found.problems)")
+        }
     }
 
     // MARK: - Problems
