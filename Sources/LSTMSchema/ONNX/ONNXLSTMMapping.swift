@@ -76,20 +76,43 @@ public enum ONNXLSTMMapping {
         case invalid(name: String, problems: [SchemaProblem], initializers: [String])
     }
 
-    /// Every LSTM candidate of `model`'s main graph, in graph order of their first nodes. Throws only
-    /// when the file cannot be used (a weight that is missing or not a constant, a bad attribute).
-    public static func candidates(in model: ONNXModel) throws(FormatError) -> [Candidate] {
+    /// Every LSTM candidate of `model`: its main graph's, then those of every subgraph (`If`
+    /// branches, `Loop` / `Scan` bodies, at any depth, names resolved through the enclosing
+    /// scopes), each scope in node order. A module in a subgraph is named by its path:
+    /// `<node>/<attribute>/<LSTM node>` (e.g. `/If/then_branch/LSTM`). A module whose weights equal
+    /// an earlier one's (one nn.LSTM exported in both branches, or applied twice) is reported once.
+    /// Throws only when the file cannot be used (a weight that is missing or not a constant, a bad
+    /// attribute, a malformed constant computation, a cap).
+    public static func candidates(in model: ONNXModel, limits: Limits = .default) throws(FormatError) -> [Candidate] {
         let ours = model.metadata(ONNXExportMetadata.lowering) != nil && model.metadata(ONNXExportMetadata.module) != nil
         if model.metadata(ONNXExportMetadata.lowering) == ONNXExportMetadata.scanLowering {
             return [.valid(Mapped(module: try ONNXProjectedLSTM.module(from: model), initializers: model.graph.initializers.map(\.name)))]
         }
-        let graph = ONNXGraphIndex(model.graph)
+        let order = model.graph.initializers.map(\.name)
+        var out: [Candidate] = []
+        try scan(ONNXGraphIndex(model.graph, limits: limits), path: "", initializerOrder: order, limits: limits, into: &out)
+        out = uniqueModules(out)
+        if out.count == 1, ours, let name = model.metadata(ONNXExportMetadata.module), case .valid(var m) = out[0] {
+            m.module.name = name
+            m.initializers = order
+            out[0] = .valid(m)
+        }
+        return out
+    }
+
+    /// The candidates of one scope, then of its subgraphs.
+    private static func scan(_ graph: ONNXGraphIndex, path: String, initializerOrder: [String], limits: Limits,
+                             into out: inout [Candidate]) throws(FormatError) {
+        guard graph.depth <= limits.onnxGraphDepth else {
+            throw FormatError(.limitExceeded, "subgraphs nest deeper than the limit of \(limits.onnxGraphDepth) levels", entry: path)
+        }
+        let nodes = graph.graph.nodes
         var parsed: [Int: ONNXLSTMNode] = [:]
         var invalid: [Int: SchemaProblem] = [:]
         var order: [Int] = []
-        for (i, n) in model.graph.nodes.enumerated() where n.opType == "LSTM" && n.isDefaultDomain {
+        for (i, n) in nodes.enumerated() where n.opType == "LSTM" && n.isDefaultDomain {
             do throws(ONNXNodeError) {
-                parsed[i] = try ONNXLSTMNode(node: n, index: i, graph: graph)
+                parsed[i] = try ONNXLSTMNode(node: n, index: i, graph: graph, path: path)
             } catch {
                 switch error {
                 case .unusable(let e): throw e
@@ -103,7 +126,7 @@ public enum ONNXLSTMMapping {
         var predecessors: [Int: Int] = [:]
         var successorCount: [Int: Int] = [:]
         for j in order {
-            guard let x = model.graph.nodes[j].input(0), let i = graph.lstmFeeding(x), parsed[i] != nil else { continue }
+            guard let x = nodes[j].input(0), let i = graph.lstmFeeding(x), parsed[i] != nil else { continue }
             predecessors[j] = i
             successorCount[i, default: 0] += 1
         }
@@ -112,8 +135,7 @@ public enum ONNXLSTMMapping {
             guard let i = predecessors[j], successorCount[i] == 1, let p = parsed[i], let n = parsed[j] else { continue }
             guard p.joins(n) else { continue }
             guard n.inputSize == p.numDirections * p.hiddenSize else {
-                let w = model.graph.nodes[j].input(1)
-                invalid[j] = SchemaProblem(module: n.label, tensor: w,
+                invalid[j] = SchemaProblem(module: n.label, tensor: nodes[j].input(1),
                                            message: "chained after '\(p.label)' whose output has \(p.numDirections * p.hiddenSize) features, but its W expects input size \(n.inputSize)",
                                            expected: "input_size \(p.numDirections * p.hiddenSize)", found: "input_size \(n.inputSize)")
                 parsed[j] = nil
@@ -122,28 +144,52 @@ public enum ONNXLSTMMapping {
             next[i] = j
         }
 
-        var out: [Candidate] = []
-        var valid = 0
+        func ordered(_ names: Set<String>) -> [String] {
+            initializerOrder.filter { names.contains($0) } + names.subtracting(initializerOrder).sorted()
+        }
         let chained = Set(next.values)
         for start in order where !chained.contains(start) {
             if let problem = invalid[start] {
-                let inputs = Set(model.graph.nodes[start].inputs)
-                out.append(.invalid(name: problem.module, problems: [problem],
-                                    initializers: model.graph.initializers.map(\.name).filter { inputs.contains($0) }))
+                let inputs = Set(nodes[start].inputs).intersection(initializerOrder)
+                out.append(.invalid(name: problem.module, problems: [problem], initializers: ordered(inputs)))
                 continue
             }
             var chain = [start]
             while let n = next[chain[chain.count - 1]] { chain.append(n) }
-            let nodes = chain.compactMap { parsed[$0] }
-            let consumed = Set(nodes.flatMap(\.initializers)).union(graph.plumbingInitializers(chain: chain))
-            out.append(.valid(Mapped(module: try module(nodes),
-                                     initializers: model.graph.initializers.map(\.name).filter { consumed.contains($0) })))
-            valid += 1
+            let layers = chain.compactMap { parsed[$0] }
+            let consumed = Set(layers.flatMap(\.initializers)).union(graph.plumbingInitializers(chain: chain))
+            out.append(.valid(Mapped(module: try module(layers), initializers: ordered(consumed))))
         }
-        if out.count == 1, valid == 1, ours, let name = model.metadata(ONNXExportMetadata.module), case .valid(var m) = out[0] {
-            m.module.name = name
-            m.initializers = model.graph.initializers.map(\.name)
-            out[0] = .valid(m)
+
+        for (i, n) in nodes.enumerated() {
+            let label = n.name.isEmpty ? "\(n.opType)_\(i)" : n.name
+            for a in n.attributes {
+                var subgraphs: [ONNXGraph] = []
+                switch a.value {
+                case .graph(let g): subgraphs = [g]
+                case .graphs(let gs): subgraphs = gs
+                default: continue
+                }
+                for (k, g) in subgraphs.enumerated() {
+                    let branch = subgraphs.count == 1 ? a.name : "\(a.name)[\(k)]"
+                    try scan(ONNXGraphIndex(g, parent: graph), path: ONNXLSTMNode.join(path, label) + "/" + branch + "/",
+                             initializerOrder: initializerOrder, limits: limits, into: &out)
+                }
+            }
+        }
+    }
+
+    /// `candidates` without valid modules whose config and weights equal an earlier valid one's.
+    private static func uniqueModules(_ candidates: [Candidate]) -> [Candidate] {
+        var seen: [(config: LSTMConfig, variant: LSTMVariant?, values: [[Double]])] = []
+        var out: [Candidate] = []
+        for c in candidates {
+            guard case .valid(let m) = c else { out.append(c); continue }
+            let values = m.module.canonicalTensors().map { $0.tensor.doubles() }
+                + m.module.layers.flatMap { $0.compactMap { $0.peephole?.doubles() } }
+            if seen.contains(where: { $0.config == m.module.config && $0.variant == m.module.variant && $0.values == values }) { continue }
+            seen.append((m.module.config, m.module.variant, values))
+            out.append(c)
         }
         return out
     }
@@ -196,10 +242,15 @@ struct ONNXLSTMNode {
     /// Initializers the weights were read from (W, R, B, P that are not Constant nodes).
     let initializers: [String]
 
-    init(node: ONNXNode, index: Int, graph: ONNXGraphIndex) throws(ONNXNodeError) {
+    /// `path` + `name`, without doubling the `/` exporters start node names with.
+    static func join(_ path: String, _ name: String) -> String {
+        path.hasSuffix("/") && name.hasPrefix("/") ? path + name.dropFirst() : path + name
+    }
+
+    init(node: ONNXNode, index: Int, graph: ONNXGraphIndex, path: String = "") throws(ONNXNodeError) {
         self.node = node
         var sources: [String] = []
-        let label = node.name.isEmpty ? "LSTM_\(index)" : node.name
+        let label = Self.join(path, node.name.isEmpty ? "LSTM_\(index)" : node.name)
         self.label = label
         func fail(_ reason: FormatError.Reason, _ message: String) -> ONNXNodeError {
             .unusable(FormatError(reason, "LSTM node: " + message, entry: label))
@@ -226,12 +277,14 @@ struct ONNXLSTMNode {
             }
             names[slot] = name
             switch graph.constant(name) {
-            case .tensor(let t, let initializer):
+            case .tensor(let t, let initializers):
                 guard t.dtype.isFloatingPoint else { throw fail(.corrupt, "\(what) ('\(name)') is \(t.dtype.name), not a float type") }
-                if let initializer { sources.append(initializer) }
+                sources += initializers
                 return t
             case .notConstant(let why):
-                throw fail(.unsupported, "\(what) ('\(name)') is \(why), not a constant; lstmkit reads weights from initializers and Constant nodes")
+                throw fail(.unsupported, "\(what) ('\(name)') is \(why), not a constant; lstmkit reads weights from initializers, Constant nodes and computations of them")
+            case .failed(let error):
+                throw .unusable(FormatError(error.reason, "LSTM node: \(what) ('\(name)'): " + error.message, entry: label))
             case .undefined:
                 throw fail(.corrupt, "\(what) ('\(name)') is not defined in the graph")
             }
@@ -338,128 +391,5 @@ struct ONNXLSTMNode {
 
     private func scope(_ name: String) -> Substring? {
         name.lastIndex(of: "/").map { name[..<$0] }
-    }
-}
-
-/// Producers, initializers and constants of one graph.
-struct ONNXGraphIndex {
-    enum Constant {
-        /// The value, and the initializer holding it (nil for Constant nodes).
-        case tensor(Tensor, initializer: String?)
-        /// Why the value is not a constant (e.g. "a graph input", "computed by a Concat node '/x'").
-        case notConstant(String)
-        case undefined
-    }
-
-    let graph: ONNXGraph
-    private(set) var producer: [String: Int] = [:]
-    private(set) var initializers: [String: ONNXTensor] = [:]
-    private var inputs: Set<String> = []
-
-    init(_ graph: ONNXGraph) {
-        self.graph = graph
-        for (i, n) in graph.nodes.enumerated() {
-            for o in n.outputs where !o.isEmpty { producer[o] = i }
-        }
-        for t in graph.initializers { initializers[t.name] = t }
-        inputs = Set(graph.inputs.map(\.name))
-    }
-
-    /// The constant value called `name`: an initializer or a `Constant` node, through `Identity`.
-    func constant(_ name: String) -> Constant {
-        var name = name
-        for _ in 0..<64 {
-            if let i = producer[name] {
-                let n = graph.nodes[i]
-                switch n.opType {
-                case "Identity":
-                    guard let src = n.input(0) else { return .undefined }
-                    name = src
-                    continue
-                case "Constant":
-                    return Self.constantNode(n)
-                default:
-                    return .notConstant("computed by a \(n.opType) node\(n.name.isEmpty ? "" : " '\(n.name)'")")
-                }
-            }
-            if inputs.contains(name), initializers[name] == nil { return .notConstant("a graph input") }
-            guard let t = initializers[name] else { return .undefined }
-            guard let value = t.tensor else { return .notConstant("of \(t.dataType), which lstmkit does not read") }
-            return .tensor(value, initializer: name)
-        }
-        return .notConstant("behind too many Identity nodes")
-    }
-
-    private static func constantNode(_ n: ONNXNode) -> Constant {
-        for a in n.attributes {
-            switch (a.name, a.value) {
-            case ("value", .tensor(let t)):
-                if let v = t.tensor { return .tensor(v, initializer: nil) }
-                return .notConstant("a Constant of \(t.dataType)")
-            case ("value_float", .float(let v)):
-                if let t = try? Tensor(float32: [v], shape: []) { return .tensor(t, initializer: nil) }
-            case ("value_floats", .floats(let v)):
-                if let t = try? Tensor(float32: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
-            case ("value_int", .int(let v)):
-                if let t = try? Tensor(int64: [v], shape: []) { return .tensor(t, initializer: nil) }
-            case ("value_ints", .ints(let v)):
-                if let t = try? Tensor(int64: v, shape: [v.count]) { return .tensor(t, initializer: nil) }
-            default:
-                continue
-            }
-        }
-        return .notConstant("a Constant node without a dense value")
-    }
-
-    /// Skips `Identity` and `Dropout` (eval: output 0 is the input) going backwards from `name`,
-    /// appending the skipped nodes to `nodes`.
-    private func skippingPassThrough(_ name: String, _ nodes: inout [Int]) -> String {
-        var name = name
-        for _ in 0..<64 {
-            guard let i = producer[name] else { return name }
-            let n = graph.nodes[i]
-            guard n.opType == "Identity" || n.opType == "Dropout", n.outputs.first == name, let src = n.input(0) else { return name }
-            nodes.append(i)
-            name = src
-        }
-        return name
-    }
-
-    /// The index of the LSTM node whose Y reaches `name` through exporter glue, if any.
-    func lstmFeeding(_ name: String) -> Int? {
-        glue(reaching: name)?.lstm
-    }
-
-    /// The LSTM node whose Y reaches `name` through exporter glue, and the glue's nodes.
-    func glue(reaching name: String) -> (lstm: Int, nodes: [Int])? {
-        var nodes: [Int] = []
-        let x = skippingPassThrough(name, &nodes)
-        guard let g = producer[x] else { return nil }
-        let glue = graph.nodes[g]
-        nodes.append(g)
-        var y: String?
-        switch glue.opType {
-        case "Squeeze":
-            var axes: [Int64]?
-            if let a = glue.attribute("axes") { axes = a.ints }
-            else if let src = glue.input(1), case .tensor(let t, _) = constant(src) { axes = t.int64s() }
-            guard let axes, axes == [1] || axes == [-3] else { return nil }
-            y = glue.input(0)
-        case "Reshape":
-            if let src = glue.input(1), case .tensor(let t, _) = constant(src) {
-                guard t.int64s().count == 3 else { return nil }
-            }
-            guard let t = glue.input(0).map({ skippingPassThrough($0, &nodes) }), let ti = producer[t] else { return nil }
-            let transpose = graph.nodes[ti]
-            guard transpose.opType == "Transpose", transpose.attribute("perm")?.ints == [0, 2, 1, 3] else { return nil }
-            nodes.append(ti)
-            y = transpose.input(0)
-        default:
-            return nil
-        }
-        guard let y = y.map({ skippingPassThrough($0, &nodes) }), let i = producer[y] else { return nil }
-        let lstm = graph.nodes[i]
-        guard lstm.opType == "LSTM", lstm.outputs.first == y else { return nil }
-        return (i, nodes)
     }
 }

@@ -23,6 +23,10 @@
 /// | `protobufBytes` | 2 GiB | ONNX files over protobuf's own message limit | "the model is N bytes, over the protobuf limit of …" |
 /// | `protobufDepth` | 64 levels | recursion in nested protobuf messages | "protobuf messages nested deeper than 64 levels" |
 /// | `onnxDecodedBytes` | 3 GiB | memory libprotobuf-c would allocate (repeated fields, copied bytes) | "decoding the protobuf would take more than … bytes of memory" |
+/// | `onnxConstantNodes` | 100 000 nodes | ONNX constant computations (Slice / Concat / Expand chains feeding LSTM weights) that never end | "constant computations need more than the limit of … nodes" |
+/// | `onnxConstantElements` | 64 Mi elements per value (4× in all) | a tiny `Expand` / `ConstantOfShape` claiming a huge constant | "… would make a constant of shape …, over the limit of … elements" |
+/// | `onnxConstantDepth` | 512 nodes | recursion through deep constant chains | "constant computation of '…' nests deeper than the limit of …" |
+/// | `onnxGraphDepth` | 32 levels | `If` / `Loop` / `Scan` bodies nested inside each other | "subgraphs nest deeper than the limit of …" |
 /// | `forwardPassBytes` | 16 GiB | working memory of the reference forward pass (`run`, `verify`, `compare --numeric`) sized by the input and the model | "the forward pass for S steps × batch N of this LSTM needs more than the … MiB working-memory limit" |
 ///
 /// Checks that need no number, applied by every reader: element counts, byte sizes and stride
@@ -67,6 +71,13 @@ public struct Limits: Sendable {
     public var protobufDepth = 64
     /// Most memory libprotobuf-c may allocate for one decoded ONNX model (structs, arrays, copied bytes).
     public var onnxDecodedBytes = 3 << 30
+    /// ONNX constant evaluator: nodes evaluated per model, elements of one value (and 4× that for
+    /// all values of a model), recursion depth.
+    public var onnxConstantNodes = 100_000
+    public var onnxConstantElements = 64 << 20
+    public var onnxConstantDepth = 512
+    /// Deepest nesting of ONNX subgraphs (If branches, Loop / Scan bodies) searched for LSTMs.
+    public var onnxGraphDepth = 32
     /// Most working memory the reference forward pass may allocate (layer outputs, projected gates,
     /// states), from the input's and the model's sizes.
     public var forwardPassBytes = 16 << 30
