@@ -3,6 +3,10 @@
 onnxruntime and safetensors (versions pinned in scripts/requirements-fixtures.txt).
 
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py
+    "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only realworld   # that family alone
+
+Training-derived fixtures (the CRNN's Adam step) differ in their last bits between CPUs (AVX2 and
+AVX-512 kernels round differently), so regenerate one family with --only when adding one.
 
 The family folders (npz/, pytorch/, onnx/, safetensors/, golden/, invalid/, malformed/) are
 deleted and rewritten; Fixtures/README.md is kept. Output is deterministic: every random value is
@@ -23,12 +27,24 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import goldens, malformed, npz_files, onnx_files, pytorch_files, safetensors_files, selfcheck  # noqa: E402
+from fixtures import goldens, malformed, npz_files, onnx_files, pytorch_files, realworld_files, safetensors_files, selfcheck  # noqa: E402
+
+
+ONLY = {"realworld": realworld_files.make}
 
 
 def main() -> None:
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
+    if len(sys.argv) == 3 and sys.argv[1] == "--only" and sys.argv[2] in ONLY:
+        family = sys.argv[2]
+        shutil.rmtree(c.FIXTURES / family, ignore_errors=True)
+        m = c.Manifest.existing(dropping=family + "/")
+        ONLY[family](m)
+        m.write()
+        c.assert_no_local_paths()
+        print(f"{family}: {sum(1 for f in m.entries if f.startswith(family + '/'))} manifest entries")
+        return
     for d in c.FAMILY_DIRS:
         shutil.rmtree(c.FIXTURES / d, ignore_errors=True)
     m = c.Manifest()
@@ -39,6 +55,7 @@ def main() -> None:
     onnx_files.make(m)
     safetensors_files.make(m)
     malformed.make(m)
+    realworld_files.make(m)
     m.write()
     pairs = selfcheck.run(m)
     refused = selfcheck.check_malformed(m)

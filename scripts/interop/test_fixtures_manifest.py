@@ -8,9 +8,9 @@ import pytest
 from conftest import FIXTURES
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
-KINDS = {"valid", "invalid-schema", "malformed", "hostile"}
+KINDS = {"valid", "invalid-schema", "malformed", "hostile", "unsupported"}
 # The folders scripts/make_fixtures.py owns; other folders (e.g. *-unit/) belong to other generators.
-FAMILIES = ["npz", "pytorch", "onnx", "safetensors", "golden", "invalid", "malformed"]
+FAMILIES = ["npz", "pytorch", "onnx", "safetensors", "golden", "invalid", "malformed", "realworld"]
 
 
 def family_files():

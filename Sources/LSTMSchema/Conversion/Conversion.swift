@@ -141,7 +141,7 @@ public enum Conversion {
         let plan = try ConversionPlan.make(model: model, request: request, target: target)
         progress?.writing(temporaryPath: output.temporaryPath, expectedBytes: plan.expectedBytes)
         defer { progress?.finished() }
-        var notes = file.notes + plan.notes
+        var notes = model.notes + plan.notes
         var sideFiles: [OutputFile] = []
         switch target.output {
         case .moduleGraph?:

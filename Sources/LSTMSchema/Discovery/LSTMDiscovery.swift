@@ -94,6 +94,8 @@ public struct DiscoveredModule: Sendable {
     /// True when the module's weights were mapped from another layout (an ONNX node's W / R / B),
     /// so that its canonical tensors are not themselves in the file.
     public var mapped: Bool
+    /// What was computed to find the module (effective weights of weight_norm, WeightDrop, dequantized weights).
+    public var notes: [String] = []
 
     public init(name: String, kind: ModuleKind = .lstm, config: LSTMConfig?, problems: [SchemaProblem], module: LSTMModule?,
                 sourceTensors: [String], mapped: Bool = false) {

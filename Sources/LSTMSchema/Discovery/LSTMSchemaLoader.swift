@@ -16,6 +16,8 @@ public struct LoadedModel: Sendable {
     public var modules: [LSTMModule] { discovered.compactMap(\.module) }
     /// The schema problems of all modules.
     public var problems: [SchemaProblem] { discovered.flatMap(\.problems) }
+    /// The reader's notes, then what discovery computed (effective weights), in plain sentences.
+    public var notes: [String] { file.notes + discovered.flatMap(\.notes) }
 
     /// The candidate called `name` (its prefix, or its name as displayed), or the only one when
     /// `name` is nil; valid or not. `several` ends the sentence for a file with several modules

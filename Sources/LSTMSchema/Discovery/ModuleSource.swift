@@ -14,7 +14,7 @@ public protocol ModuleSource: Sendable {
 
 /// The module sources, in the order they claim tensors. A new module source plugs in here.
 public enum ModuleSources {
-    public static let all: [any ModuleSource] = [ONNXGraphSource(), TensorNameSource()]
+    public static let all: [any ModuleSource] = [ONNXGraphSource(), QuantizedLSTMSource(), TensorNameSource()]
 
     /// Every module any source finds in `file`, in source order, each in file order.
     public static func discover(in file: TensorFile) throws(FormatError) -> [DiscoveredModule] {
@@ -30,10 +30,28 @@ public enum ModuleSources {
     }
 }
 
-/// Modules found by their tensors' names (``LSTMDiscovery``'s rules), in any tensor map.
+/// Modules found by their tensors' names (``LSTMDiscovery``'s rules), in any tensor map, after
+/// parametrized weights are replaced by their effective weights (``WeightParametrizations``:
+/// weight_norm, WeightDrop); such a module's `sourceTensors` name the file's tensors and its
+/// `notes` say what was computed.
 public struct TensorNameSource: ModuleSource {
     public init() {}
     public func discover(in file: TensorFile, unclaimed: [NamedTensor]) throws(FormatError) -> [DiscoveredModule] {
-        LSTMDiscovery.discover(tensors: unclaimed)
+        let (tensors, derived) = WeightParametrizations.apply(unclaimed)
+        var found = LSTMDiscovery.discover(tensors: tensors)
+        guard !derived.isEmpty else { return found }
+        for i in found.indices {
+            var sources: [String] = []
+            for name in found[i].sourceTensors {
+                if let d = derived[name] {
+                    sources += d.sources
+                    found[i].notes.append(d.note)
+                } else {
+                    sources.append(name)
+                }
+            }
+            found[i].sourceTensors = sources
+        }
+        return found
     }
 }

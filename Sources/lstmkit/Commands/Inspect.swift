@@ -49,10 +49,10 @@ struct Inspect: ConsoleCommand {
             for (key, value) in model.file.metadata { table.append([key, value]) }
             console.print(table.render())
         }
-        if !model.file.notes.isEmpty {
+        if !model.notes.isEmpty {
             console.print()
             console.print("notes")
-            for note in model.file.notes { console.print("  - " + printable(note)) }
+            for note in model.notes { console.print("  - " + printable(note)) }
         }
         return .success
     }
