@@ -4,6 +4,7 @@ onnxruntime and safetensors (versions pinned in scripts/requirements-fixtures.tx
 
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only realworld   # that family alone
+    "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only malformed/graphs
 
 Training-derived fixtures (the CRNN's Adam step) differ in their last bits between CPUs (AVX2 and
 AVX-512 kernels round differently), so regenerate one family with --only when adding one.
@@ -27,10 +28,10 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import goldens, malformed, npz_files, onnx_files, pytorch_files, realworld_files, safetensors_files, selfcheck  # noqa: E402
+from fixtures import goldens, graph_malformed, malformed, npz_files, onnx_files, pytorch_files, realworld_files, safetensors_files, selfcheck  # noqa: E402
 
 
-ONLY = {"realworld": realworld_files.make}
+ONLY = {"realworld": realworld_files.make, "malformed/graphs": graph_malformed.make}
 
 
 def main() -> None:
@@ -56,6 +57,7 @@ def main() -> None:
     safetensors_files.make(m)
     malformed.make(m)
     realworld_files.make(m)
+    graph_malformed.make(m)
     m.write()
     pairs = selfcheck.run(m)
     refused = selfcheck.check_malformed(m)

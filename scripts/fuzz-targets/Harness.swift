@@ -46,6 +46,17 @@ public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let model = try? ONNXModelFile.read(file: file, limits: limits) {
         _ = try? ONNXLSTMMapping.modules(in: model)
     }
+    #elseif FUZZ_GRAPH
+    // The subgraph walk and the constant evaluator near their caps: every path must end in
+    // candidates or a FormatError.
+    limits.onnxConstantNodes = 2_000
+    limits.onnxConstantElements = 1 << 16
+    limits.onnxConstantDepth = 64
+    limits.onnxGraphDepth = 6
+    if let model = try? ONNXModelFile.read(file: file, limits: limits),
+       let found = try? ONNXLSTMMapping.candidates(in: model, limits: limits) {
+        for case .valid(let m) in found { _ = m.module.canonicalTensors().map { $0.tensor.floats() } }
+    }
     #elseif FUZZ_SAFETENSORS
     _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { $0.tensor.floats() }
     #elseif FUZZ_SCHEMA

@@ -26,7 +26,7 @@
 /// | `onnxConstantNodes` | 100 000 nodes | ONNX constant computations (Slice / Concat / Expand chains feeding LSTM weights) that never end | "constant computations need more than the limit of … nodes" |
 /// | `onnxConstantElements` | 64 Mi elements per value (4× in all) | a tiny `Expand` / `ConstantOfShape` claiming a huge constant | "… would make a constant of shape …, over the limit of … elements" |
 /// | `onnxConstantDepth` | 512 nodes | recursion through deep constant chains | "constant computation of '…' nests deeper than the limit of …" |
-/// | `onnxGraphDepth` | 32 levels | `If` / `Loop` / `Scan` bodies nested inside each other | "subgraphs nest deeper than the limit of …" |
+/// | `onnxGraphDepth` | 16 levels (protobuf nesting allows about 20) | `If` / `Loop` / `Scan` bodies nested inside each other | "subgraphs nest deeper than the limit of …" |
 /// | `forwardPassBytes` | 16 GiB | working memory of the reference forward pass (`run`, `verify`, `compare --numeric`) sized by the input and the model | "the forward pass for S steps × batch N of this LSTM needs more than the … MiB working-memory limit" |
 ///
 /// Checks that need no number, applied by every reader: element counts, byte sizes and stride
@@ -77,7 +77,7 @@ public struct Limits: Sendable {
     public var onnxConstantElements = 64 << 20
     public var onnxConstantDepth = 512
     /// Deepest nesting of ONNX subgraphs (If branches, Loop / Scan bodies) searched for LSTMs.
-    public var onnxGraphDepth = 32
+    public var onnxGraphDepth = 16
     /// Most working memory the reference forward pass may allocate (layer outputs, projected gates,
     /// states), from the input's and the model's sizes.
     public var forwardPassBytes = 16 << 30

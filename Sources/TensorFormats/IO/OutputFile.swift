@@ -254,6 +254,12 @@ public final class OutputFile {
 
     /// Removes every uncommitted temporary file. Async-signal-safe: called from the CLI's SIGINT /
     /// SIGTERM / SIGHUP handlers.
+    /// Allocates the table ``removeAllTemporaryFiles()`` reads, so that a signal handler never
+    /// triggers the lazy allocation (malloc is not async-signal-safe). Call before installing handlers.
+    public static func prepareForSignals() {
+        _ = names
+    }
+
     public static func removeAllTemporaryFiles() {
         for i in 0..<slotCount {
             if let name = names[i] { unlink(name) }

@@ -9,6 +9,7 @@ import TensorFormats
 /// 129, so an interrupted `convert` leaves neither a partial output nor a stray temporary file behind.
 enum SignalHandlers {
     static func install() {
+        OutputFile.prepareForSignals()
         signal(SIGINT) { _ in
             OutputFile.removeAllTemporaryFiles()
             _exit(ExitStatus.interrupted.rawValue)
