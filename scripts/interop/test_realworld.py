@@ -127,3 +127,13 @@ def test_every_realworld_pattern_has_a_fixture():
                  "lstm_scripted_if_if.onnx", "lstm_weight_norm.pt", "lstm_weight_norm_legacy.pt", "awd_lstm_weight_drop.pt",
                  "lstm_quantized_dynamic.pt"]:
         assert name in files, name
+
+
+@pytest.mark.parametrize("fixture,lstm", CELLS, ids=ids(CELLS))
+def test_cell_compares_equal_to_its_lstm_form(lstmkit, tmp_path, fixture, lstm):
+    """compare treats a cell as the one-layer LSTM it is: weights and forward pass agree exactly."""
+    out = tmp_path / "lstm.safetensors"
+    lstmkit("convert", FIXTURES / fixture["file"], out, "--module", lstm["module"], "--as", "lstm", "--quiet")
+    for extra in ([], ["--numeric"]):
+        proc = lstmkit("compare", FIXTURES / fixture["file"], out, "--module", lstm["module"], *extra, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr

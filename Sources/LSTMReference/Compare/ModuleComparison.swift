@@ -82,8 +82,11 @@ public enum ModuleComparison {
         return out
     }
 
+    /// Under nn.LSTM names whatever the kind, so that a cell compares with its `--as lstm` copy.
     public static func tensors(_ m: LSTMModule) -> [NamedTensor] {
-        var out = m.canonicalTensors()
+        var asLSTM = m
+        asLSTM.kind = .lstm
+        var out = asLSTM.canonicalTensors()
         for (k, layer) in m.layers.enumerated() {
             for (d, w) in layer.enumerated() {
                 if let p = w.peephole { out.append(NamedTensor(name: "peephole" + CanonicalName.suffix(layer: k, reverse: d == 1), tensor: p)) }
