@@ -12,7 +12,7 @@ from torch import nn
 from conftest import FIXTURES
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
-REAL = [f for f in MANIFEST if f["file"].startswith("realworld/") and f["kind"] == "valid"]
+REAL = [f for f in MANIFEST if f["file"].startswith("realworld/") and f["kind"] == "valid" and "golden" in f]
 CASES = [(f, l) for f in REAL for l in f["lstms"] if l["module"] == f.get("golden_module", l["module"])]
 ATOL = 2e-5
 
@@ -137,3 +137,20 @@ def test_cell_compares_equal_to_its_lstm_form(lstmkit, tmp_path, fixture, lstm):
     for extra in ([], ["--numeric"]):
         proc = lstmkit("compare", FIXTURES / fixture["file"], out, "--module", lstm["module"], *extra, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_two_branches_with_different_weights_are_two_modules(lstmkit, tmp_path):
+    """Each branch's LSTM, converted to .pt, loads into nn.LSTM and computes what onnxruntime computes
+    when the If takes that branch."""
+    src = FIXTURES / "realworld/lstm_if_two_weights.onnx"
+    s = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((5, 2, 4)).astype(np.float32)
+    for flag, module in ((True, "/If/then_branch/lstm_a/LSTM"), (False, "/If/else_branch/lstm_b/LSTM")):
+        out = tmp_path / "m.pt"
+        lstmkit("convert", src, out, "--module", module, "--quiet", "--force")
+        m = nn.LSTM(4, 3, bias=False)
+        m.load_state_dict(torch.load(out, weights_only=True), strict=True)
+        with torch.no_grad():
+            y, _ = m(torch.from_numpy(x))
+        (got,) = s.run(["y"], {"x": x, "flag": np.array(flag)})
+        np.testing.assert_allclose(got[:, 0], y.numpy(), atol=ATOL, rtol=0, err_msg=module)
