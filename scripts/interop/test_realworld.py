@@ -111,12 +111,28 @@ def test_module_to_onnx_runs_in_onnxruntime_like_the_golden(lstmkit, tmp_path, f
             np.testing.assert_allclose(a, b.numpy(), atol=ATOL, rtol=0)
 
 
-def test_quantized_lstm_is_refused_naming_quantization(lstmkit):
-    f = next(e for e in MANIFEST if e["file"] == "realworld/lstm_quantized_dynamic.pt")
-    proc = lstmkit("validate", FIXTURES / f["file"], check=False)
-    assert proc.returncode == 2
-    assert "dynamically quantized LSTM" in proc.stderr and "lstm._all_weight_values.0.param" in proc.stderr
-    assert "no LSTM found" not in proc.stderr
+@pytest.mark.parametrize("tag", ["uni", "bi"])
+def test_quantized_lstm_reads_as_torchs_dequantized_weights(lstmkit, tmp_path, tag):
+    """A quantize_dynamic state dict converts to the float model's state dict: the LSTM's tensors are
+    bit for bit torch's own w.dequantize(), under the module's prefix beside the other tensors."""
+    src = FIXTURES / f"realworld/lstm_{tag}_quantized_dynamic.pt"
+    out = tmp_path / "float.pt"
+    proc = lstmkit("convert", src, out)
+    assert "dequantized" in proc.stderr
+    sd = torch.load(out, weights_only=True)
+    bi = tag == "bi"
+    model = nn.Sequential()
+    model.lstm = nn.LSTM(5, 6, num_layers=2, bidirectional=bi)
+    model.fc = nn.Linear(12 if bi else 6, 3)
+    model.load_state_dict(sd, strict=True)
+    q = torch.load(src, weights_only=False)
+    qmodel = torch.ao.nn.quantized.dynamic.LSTM(5, 6, num_layers=2, bidirectional=bi)
+    qmodel.load_state_dict({k[len("lstm."):]: v for k, v in q.items() if k.startswith("lstm.")}, strict=True)
+    wb = qmodel._weight_bias()
+    for k, w in wb["weight"].items():
+        assert torch.equal(sd["lstm." + k], w.dequantize()), k
+    for k, b in wb["bias"].items():
+        assert torch.equal(sd["lstm." + k], b), k
 
 
 def test_every_realworld_pattern_has_a_fixture():
@@ -125,7 +141,7 @@ def test_every_realworld_pattern_has_a_fixture():
                  "cell_decoder.safetensors", "cell_decoder.npz", "cell_decoder_export.onnx", "cell_decoder_export_nofold.onnx",
                  "cell_decoder_dynamo.onnx", "lstm_bi_export_nofold.onnx", "lstm_uni_scripted.onnx", "lstm_scripted_if.onnx",
                  "lstm_scripted_if_if.onnx", "lstm_weight_norm.pt", "lstm_weight_norm_legacy.pt", "awd_lstm_weight_drop.pt",
-                 "lstm_quantized_dynamic.pt"]:
+                 "lstm_uni_quantized_dynamic.pt", "lstm_bi_quantized_dynamic.pt", "lstm_if_two_weights.onnx"]:
         assert name in files, name
 
 

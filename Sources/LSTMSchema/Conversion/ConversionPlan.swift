@@ -78,7 +78,7 @@ struct ConversionPlan {
                 guard let module = c.module else { continue }
                 try refuseVariantFeatures(module, file: source, target: target)
                 consumed.formUnion(c.sourceTensors)
-                out += module.canonicalTensors(prefix: mapped.count == 1 ? "" : c.name + ".")
+                out += module.canonicalTensors(prefix: mapped.count == 1 && !c.keepsPrefix ? "" : c.name + ".")
             }
             out += file.tensors.filter { !consumed.contains($0.name) }
             try refuseDuplicateNames(out, file: source)

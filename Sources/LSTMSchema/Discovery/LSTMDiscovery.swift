@@ -94,6 +94,10 @@ public struct DiscoveredModule: Sendable {
     /// True when the module's weights were mapped from another layout (an ONNX node's W / R / B),
     /// so that its canonical tensors are not themselves in the file.
     public var mapped: Bool
+    /// For a mapped module: whether its canonical tensors keep the module name as their prefix
+    /// when converted (a quantized LSTM inside a PyTorch model, so the float model loads them),
+    /// rather than bare names for a lone module (an ONNX graph).
+    public var keepsPrefix = false
     /// What was computed to find the module (effective weights of weight_norm, WeightDrop, dequantized weights).
     public var notes: [String] = []
 

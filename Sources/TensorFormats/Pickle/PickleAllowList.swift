@@ -7,6 +7,7 @@
 /// | `collections.OrderedDict`, `collections.Counter`, `builtins.dict` | ``PickleDict`` (items from an iterable of pairs or a dict) |
 /// | `torch._utils._rebuild_tensor`, `_v2`, `_v3` | ``PickleTensor`` |
 /// | `torch._utils._rebuild_parameter`, `_rebuild_parameter_with_state`, `torch.nn.parameter.Parameter` | the tensor, marked as a parameter |
+/// | `torch._utils._rebuild_qtensor` | ``PickleTensor`` with its ``PickleTensor/Quantization`` (dequantized when read) |
 /// | `torch._tensor._rebuild_from_type_v2(func, type, args, state)` | `func(*args)` when `func` is allow-listed |
 /// | `torch.Size` | tuple |
 /// | `_codecs.encode(str, 'latin1' / 'utf-8')` | bytes |
@@ -66,6 +67,8 @@ extension PickleRun {
         case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
              ("torch.nn.parameter", "Parameter"):
             return rebuildParameter(g, args)
+        case ("torch._utils", "_rebuild_qtensor"):
+            return try rebuildQTensor(args)
         case ("torch._tensor", "_rebuild_from_type_v2"):
             guard args.count >= 3, case .tuple(let inner) = args[2] else {
                 return .object(newObject(type: g, args: args))

@@ -8,6 +8,10 @@
 /// | `_rebuild_parameter` | tensor, requires_grad, backward_hooks |
 /// | `_rebuild_parameter_with_state` | tensor, requires_grad, backward_hooks, state |
 /// | `Parameter` (NEWOBJ / REDUCE) | tensor[, requires_grad] |
+/// | `_rebuild_qtensor` | storage, offset, size, stride, quantizer params, requires_grad, backward_hooks |
+///
+/// Quantizer params: `(torch.per_tensor_affine, scale, zero_point)` or
+/// `(torch.per_channel_affine, scales tensor, zero_points tensor, axis)`.
 ///
 /// offset and stride are in elements; size and stride are tuples (or lists); metadata is a dict
 /// holding `conj` / `neg` bits.
@@ -52,6 +56,38 @@ extension PickleRun {
         }
         return .tensor(PickleTensor(storage: storage, type: type, storageOffset: offset, shape: shape,
                                     strides: strides, requiresGrad: requiresGrad, conj: conj, neg: neg))
+    }
+
+    func rebuildQTensor(_ args: [PickleValue]) throws(FormatError) -> PickleValue {
+        guard args.count >= 5 else {
+            throw error(.corrupt, "_rebuild_qtensor takes at least 5 arguments, not \(args.count)")
+        }
+        guard case .tensor(let t) = try rebuildTensor("_rebuild_tensor", Array(args[0..<4])) else {
+            throw error(.corrupt, "_rebuild_qtensor: not a tensor")
+        }
+        guard let params = args[4].sequenceItems, let scheme = params.first else {
+            throw error(.corrupt, "the quantizer of _rebuild_qtensor is \(args[4].pythonTypeName), not a tuple")
+        }
+        let name = scheme.rendered(limit: 80)
+        if name.hasSuffix("per_tensor_affine"), params.count >= 3 {
+            var scale: Double?
+            switch params[1] {
+            case .float(let v): scale = v
+            case .int(let v): scale = Double(v)
+            default: break
+            }
+            guard let scale, case .int(let zp) = params[2] else {
+                throw error(.corrupt, "_rebuild_qtensor: per_tensor_affine needs a float scale and an integer zero point")
+            }
+            t.quantization = .perTensor(scale: scale, zeroPoint: zp)
+        } else if name.hasSuffix("per_channel_affine") || name.hasSuffix("per_channel_affine_float_qparams"), params.count >= 4,
+                  case .tensor(let scales) = params[1], case .tensor(let zeroPoints) = params[2], case .int(let axis) = params[3] {
+            t.quantization = .perChannel(scales: scales, zeroPoints: zeroPoints, axis: axis)
+        } else {
+            throw error(.unsupported, "_rebuild_qtensor with quantizer \(name), which lstmkit does not dequantize")
+        }
+        if args.count >= 6, case .bool(let rg) = args[5] { t.requiresGrad = rg }
+        return .tensor(t)
     }
 
     func rebuildParameter(_ g: PickleGlobal, _ args: [PickleValue]) -> PickleValue {

@@ -140,6 +140,14 @@ public final class PickleTensor {
     public let neg: Bool
     /// A BUILD state or `_rebuild_parameter_with_state` state, recorded only.
     public internal(set) var state: PickleValue?
+    /// For `_rebuild_qtensor`: how the stored integers map to real values.
+    public internal(set) var quantization: Quantization?
+
+    /// torch's affine quantizers: real = (q − zero_point) · scale, per tensor or per channel along `axis`.
+    public enum Quantization {
+        case perTensor(scale: Double, zeroPoint: Int)
+        case perChannel(scales: PickleTensor, zeroPoints: PickleTensor, axis: Int)
+    }
 
     init(storage: PickleStorage, type: TorchScalarType, storageOffset: Int, shape: [Int], strides: [Int],
          requiresGrad: Bool, conj: Bool, neg: Bool) {

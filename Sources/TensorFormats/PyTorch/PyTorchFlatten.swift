@@ -7,7 +7,7 @@
 /// | list / tuple of scalars only | one metadata entry, Python repr (`(0.9, 0.999)`) |
 /// | other list / tuple | its items under `path.index` |
 /// | placeholder `nn.Module` (state has `_parameters` / `_modules`) | what `state_dict()` would give: `_parameters`, persistent `_buffers`, then `_modules` recursively |
-/// | other placeholder object | its `__dict__` state (`args.lr`), dict items, or appended items; else its repr as metadata |
+/// | other placeholder object | its `__dict__` state (`args.lr`), dict items, or appended items; a tuple / list state holding tensors (`__getstate__` of torch's packed-parameter objects) under `path.index`; else its repr as metadata |
 /// | TorchScript object (``Mode/torchScript``) | tensor attributes, then submodule objects; other attributes are skipped |
 /// | anything else (numbers, strings, sets, classes) | metadata, Python repr |
 ///
@@ -110,8 +110,21 @@ struct PyTorchFlattener {
             for (i, item) in o.appended.enumerated() {
                 try visit(item, path: Self.join(path, String(i)), depth: depth + 1)
             }
+        } else if let state = o.state, state.sequenceItems != nil, Self.holdsTensor(state, depth: 8) {
+            try visit(state, path: path, depth: depth + 1)
         } else {
             record(path, .object(o))
+        }
+    }
+
+    /// Whether `value` holds a tensor within `depth` levels of tuples, lists and object states.
+    private static func holdsTensor(_ value: PickleValue, depth: Int) -> Bool {
+        guard depth > 0 else { return false }
+        switch value {
+        case .tensor: return true
+        case .tuple, .list: return (value.sequenceItems ?? []).prefix(64).contains { holdsTensor($0, depth: depth - 1) }
+        case .object(let o): return o.state.map { holdsTensor($0, depth: depth - 1) } ?? false
+        default: return false
         }
     }
 

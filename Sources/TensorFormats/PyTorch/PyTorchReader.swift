@@ -136,11 +136,17 @@ public enum PyTorchReader {
 
     /// Adds the flattened tensors (built by `builder`), metadata and notes to `file`.
     static func append(_ flat: PyTorchFlattener, using builder: PyTorchTensorBuilder, to file: inout TensorFile) throws(FormatError) {
+        var dequantized = 0
         for (name, t) in flat.tensors {
             switch try builder.build(t, name: name) {
-            case .tensor(let tensor): file.tensors.append(NamedTensor(name: name, tensor: tensor))
+            case .tensor(let tensor):
+                file.tensors.append(NamedTensor(name: name, tensor: tensor))
+                if t.quantization != nil { dequantized += 1 }
             case .skipped(let why): file.notes.append(why)
             }
+        }
+        if dequantized > 0 {
+            file.notes.append("\(dequantized) quantized tensor\(dequantized == 1 ? " was" : "s were") read dequantized to float32 ((q - zero_point) * scale)")
         }
         file.metadata += flat.metadata
         file.notes += flat.notes

@@ -68,6 +68,7 @@ struct PyTorchTensorBuilder {
     }
 
     func build(_ t: PickleTensor, name: String) throws(FormatError) -> Outcome {
+        if let q = t.quantization { return try dequantized(t, q, name: name) }
         guard let dtype = t.type.dtype else {
             return .skipped("tensor '\(name)' has dtype \(t.type.name), which lstmkit does not read; it was skipped")
         }
@@ -88,6 +89,54 @@ struct PyTorchTensorBuilder {
                 throw FormatError(.limitExceeded, "\(view): \(error.message)", entry: record)
             }
             throw FormatError(.corrupt, "\(view) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
+        }
+    }
+}
+
+extension PyTorchTensorBuilder {
+    /// A quantized tensor (`qint8`, `quint8`, `qint32`) as float32: (q − zero_point) · scale, per
+    /// tensor or per channel. The stored integers are checked like any view of their storage.
+    private func dequantized(_ t: PickleTensor, _ q: PickleTensor.Quantization, name: String) throws(FormatError) -> Outcome {
+        let raw: DType
+        switch t.type.name {
+        case "qint8": raw = .int8
+        case "quint8": raw = .uint8
+        case "qint32": raw = .int32
+        default: return .skipped("tensor '\(name)' is quantized as \(t.type.name), which lstmkit does not dequantize; it was skipped")
+        }
+        let (whole, record) = try storageBytes(t.storage)
+        guard let byteOffset = Checked.mul(t.storageOffset, raw.itemSize) else {
+            throw FormatError(.corrupt, "tensor '\(name)': storage offset \(t.storageOffset) overflows", entry: record)
+        }
+        let ints: Tensor
+        do {
+            ints = try Tensor(dtype: raw, shape: t.shape, strides: t.strides, byteOrder: byteOrder, storage: whole, byteOffset: byteOffset)
+        } catch {
+            throw FormatError(.corrupt, "quantized tensor '\(name)' (shape \(t.shape), strides \(t.strides)) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
+        }
+        let values = ints.int64s()
+        var out = [Float](repeating: 0, count: values.count)
+        switch q {
+        case .perTensor(let scale, let zeroPoint):
+            for i in values.indices { out[i] = Float(Double(values[i] - Int64(zeroPoint)) * scale) }
+        case .perChannel(let scalesT, let zeroPointsT, let axis):
+            guard axis >= 0, axis < t.shape.count,
+                  case .tensor(let s) = try build(scalesT, name: name + " (scales)"),
+                  case .tensor(let z) = try build(zeroPointsT, name: name + " (zero points)"),
+                  s.elementCount == t.shape[axis], z.elementCount == t.shape[axis] else {
+                throw FormatError(.corrupt, "quantized tensor '\(name)': per-channel scales and zero points do not fit axis \(axis) of \(t.shape)", entry: record)
+            }
+            let scales = s.doubles(), zeroPoints = z.int64s()
+            let inner = t.shape[(axis + 1)...].reduce(1, *)
+            for i in values.indices {
+                let c = (i / inner) % t.shape[axis]
+                out[i] = Float(Double(values[i] - zeroPoints[c]) * scales[c])
+            }
+        }
+        do {
+            return .tensor(try Tensor(float32: out, shape: t.shape))
+        } catch {
+            throw error.inEntry(record)
         }
     }
 }
