@@ -10,7 +10,7 @@ public protocol ModuleGraphWriter {
 }
 
 public enum ModuleGraphWriters {
-    public static let all: [any ModuleGraphWriter.Type] = [ONNXGraphWriter.self]
+    nonisolated(unsafe) public static let all: [any ModuleGraphWriter.Type] = [ONNXGraphWriter.self]
 
     public static func writer(for format: FileFormat) -> (any ModuleGraphWriter.Type)? {
         all.first { $0.format == format }

@@ -121,18 +121,18 @@ final class ONNXConstantFolding {
                 let rank = shape.count + axes.count
                 guard let normal = Self.axes(axes, rank: rank), Set(normal).count == normal.count else { throw fail("axes \(axes) do not fit rank \(rank)") }
                 for a in normal.sorted() { shape.insert(1, at: a) }
-                out = try x.reshaped(shape)
+                out = x.reshaped(shape)
             case "Squeeze":
                 let x = try HostTensor(required(0))
                 let axes = try input(1)?.int64s() ?? node.attribute("axes")?.ints
                 let normal = try axes.map { a throws(NotConstant) in try Self.axes(a, rank: x.shape.count).orThrow(fail("axes \(a) do not fit rank \(x.shape.count)")) }
                 let keep = x.shape.indices.filter { normal.map { !$0.contains($0) } ?? (x.shape[$0] != 1) }
                 guard normal?.allSatisfy({ x.shape[$0] == 1 }) ?? true else { throw fail("squeezes an axis that is not 1") }
-                out = try x.reshaped(keep.map { x.shape[$0] })
+                out = x.reshaped(keep.map { x.shape[$0] })
             case "Flatten":
                 let x = try HostTensor(required(0))
                 let axis = try Self.axes([node.attribute("axis")?.int ?? 1], rank: x.shape.count + 1).orThrow(fail("axis out of range"))[0]
-                out = try x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])
+                out = x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])
             case "Transpose":
                 let x = try HostTensor(required(0))
                 let perm = node.attribute("perm")?.ints.map { $0.map(Int.init) } ?? Array(x.shape.indices.reversed())

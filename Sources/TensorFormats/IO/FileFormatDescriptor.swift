@@ -11,8 +11,8 @@ public struct FileFormatDescriptor: Sendable {
         case zipMembers(@Sendable (ZipArchive) -> Bool)
     }
 
-    /// What `convert` writes in this format.
-    public enum Output: Sendable {
+    /// What `convert` writes in this format. (Unchecked: it holds only metatypes of stateless writers.)
+    public enum Output: @unchecked Sendable {
         /// A map of named tensors (+ string metadata).
         case tensorMap(any TensorMapWriter.Type)
         /// One LSTM module as a graph; built by a higher layer (LSTMSchema), written by this format's own API.
