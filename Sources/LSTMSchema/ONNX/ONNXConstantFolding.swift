@@ -24,15 +24,17 @@ import TensorFormats
 /// | Add, Sub, Mul, Div | numpy broadcasting; float in float64 then the input dtype, integers in int64 |
 ///
 /// Caps (``Limits``): nodes evaluated per model, elements of one value and of all values, and
-/// recursion depth; a cycle or a cap is a ``FormatError`` naming the node. Values are memoised
-/// per scope, so a shared constant is computed once.
+/// recursion depth; a cycle or a cap is a ``FormatError`` naming the node. Values read by more
+/// than one node (and small ones) are memoised per scope, so a shared constant is computed once
+/// and a weight computed for one LSTM is not kept after it.
 final class ONNXConstantFolding {
     let limits: Limits
     private var evaluated = 0
     private var elements = 0
     private var depth = 0
     private var memo: [ObjectIdentifier: [String: ONNXGraphIndex.Constant]] = [:]
-    private var visiting: Set<String> = []
+    private struct Visit: Hashable { let scope: ObjectIdentifier; let name: String }
+    private var visiting: Set<Visit> = []
 
     init(limits: Limits) { self.limits = limits }
 
@@ -48,7 +50,7 @@ final class ONNXConstantFolding {
             if let hit = memo[key]?[name] { return hit }
             let node = owner.graph.nodes[i]
             let label = node.name.isEmpty ? node.opType : "\(node.opType) node '\(node.name)'"
-            let visit = "\(key.hashValue):\(name)"
+            let visit = Visit(scope: key, name: name)
             guard !visiting.contains(visit) else {
                 return .failed(FormatError(.corrupt, "'\(name)' depends on itself through \(label) (a cycle in the graph)", entry: node.name))
             }
@@ -64,6 +66,9 @@ final class ONNXConstantFolding {
             let result = evaluate(node, output: name, label: label, in: owner)
             depth -= 1
             visiting.remove(visit)
+            if case .tensor(let t, _) = result, owner.uses[name, default: 0] < 2, t.elementCount > 4096 {
+                return result  // read once: keeping it would only hold its bytes for the model's lifetime
+            }
             memo[key, default: [:]][name] = result
             return result
         }

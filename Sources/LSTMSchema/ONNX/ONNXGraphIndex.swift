@@ -21,6 +21,8 @@ final class ONNXGraphIndex {
     private(set) var producer: [String: Int] = [:]
     private(set) var initializers: [String: ONNXTensor] = [:]
     private var inputs: Set<String> = []
+    /// How many node inputs of this scope (its subgraphs included) read each name.
+    private(set) var uses: [String: Int] = [:]
 
     init(_ graph: ONNXGraph, parent: ONNXGraphIndex? = nil, limits: Limits = .default) {
         self.graph = graph
@@ -31,6 +33,9 @@ final class ONNXGraphIndex {
         }
         for t in graph.initializers { initializers[t.name] = t }
         inputs = Set(graph.inputs.map(\.name))
+        for n in graph.nodes {
+            for name in Self.referencedNames(n) { uses[name, default: 0] += 1 }
+        }
     }
 
     /// Scopes from the main graph down to this one.

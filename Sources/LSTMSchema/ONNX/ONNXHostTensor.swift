@@ -55,21 +55,31 @@ struct HostTensor {
         return s
     }
 
-    /// Builds a tensor of `shape` whose element at each index comes from `source(index)` (an element offset into self).
-    private func gather(into shape: [Int], source: ([Int]) -> Int) -> HostTensor {
+    /// Builds a tensor of `shape` whose element at each index comes from `source(index)` (an element
+    /// offset into self). With `rowsContiguous`, consecutive elements of the last axis are
+    /// consecutive in self, so each row is copied whole.
+    private func gather(into shape: [Int], rowsContiguous: Bool = false, source: ([Int]) -> Int) -> HostTensor {
         let n = shape.reduce(1, *)
+        guard n > 0 else { return HostTensor(dtype: dtype, shape: shape, bytes: []) }
+        let row = rowsContiguous ? (shape.last ?? 1) : 1
+        let step = shape.isEmpty || !rowsContiguous ? shape.count - 1 : shape.count - 2
         var out = [UInt8](repeating: 0, count: n * item)
         var index = Array(repeating: 0, count: shape.count)
-        for e in 0..<n {
-            let src = source(index) * item
-            let dst = e * item
-            for b in 0..<item { out[dst + b] = bytes[src + b] }
-            var k = shape.count - 1
-            while k >= 0 {
-                index[k] += 1
-                if index[k] < shape[k] { break }
-                index[k] = 0
-                k -= 1
+        var dst = 0
+        bytes.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dstBytes in
+                for _ in 0..<(n / row) {
+                    let from = source(index) * item
+                    dstBytes.baseAddress!.advanced(by: dst).copyMemory(from: src.baseAddress!.advanced(by: from), byteCount: row * item)
+                    dst += row * item
+                    var k = step
+                    while k >= 0 {
+                        index[k] += 1
+                        if index[k] < shape[k] { break }
+                        index[k] = 0
+                        k -= 1
+                    }
+                }
             }
         }
         return HostTensor(dtype: dtype, shape: shape, bytes: out)
@@ -88,7 +98,7 @@ struct HostTensor {
         var newShape = shape
         newShape[axis] = count
         let s = Self.strides(shape)
-        return gather(into: newShape) { idx in
+        return gather(into: newShape, rowsContiguous: axis != shape.count - 1 || step == 1) { idx in
             var off = 0
             for k in idx.indices { off += (k == axis ? start + idx[k] * step : idx[k]) * s[k] }
             return off
@@ -100,7 +110,7 @@ struct HostTensor {
         let s = Self.strides(shape)
         let inner = indexShape.count
         let istr = Self.strides(indexShape)
-        return gather(into: newShape) { idx in
+        return gather(into: newShape, rowsContiguous: axis != shape.count - 1) { idx in
             var off = 0
             for k in 0..<axis { off += idx[k] * s[k] }
             var flat = 0
@@ -114,7 +124,7 @@ struct HostTensor {
     func broadcast(to target: [Int]) -> HostTensor {
         let s = Self.strides(shape)
         let lead = target.count - shape.count
-        return gather(into: target) { idx in
+        return gather(into: target, rowsContiguous: shape.last.map { $0 != 1 } ?? false) { idx in
             var off = 0
             for k in shape.indices where shape[k] != 1 { off += idx[k + lead] * s[k] }
             return off

@@ -180,18 +180,34 @@ public enum ONNXLSTMMapping {
     }
 
     /// `candidates` without valid modules whose config and weights equal an earlier valid one's.
+    /// Weights are compared byte for byte, and only between modules whose configs already agree.
     private static func uniqueModules(_ candidates: [Candidate]) -> [Candidate] {
-        var seen: [(config: LSTMConfig, variant: LSTMVariant?, values: [[Double]])] = []
+        var kept: [LSTMModule] = []
         var out: [Candidate] = []
         for c in candidates {
             guard case .valid(let m) = c else { out.append(c); continue }
-            let values = m.module.canonicalTensors().map { $0.tensor.doubles() }
-                + m.module.layers.flatMap { $0.compactMap { $0.peephole?.doubles() } }
-            if seen.contains(where: { $0.config == m.module.config && $0.variant == m.module.variant && $0.values == values }) { continue }
-            seen.append((m.module.config, m.module.variant, values))
+            if kept.contains(where: { sameWeights($0, m.module) }) { continue }
+            kept.append(m.module)
             out.append(c)
         }
         return out
+    }
+
+    private static func sameWeights(_ a: LSTMModule, _ b: LSTMModule) -> Bool {
+        guard a.config == b.config, a.variant == b.variant, a.layers.count == b.layers.count else { return false }
+        func same(_ x: Tensor?, _ y: Tensor?) -> Bool {
+            guard let x, let y else { return x == nil && y == nil }
+            guard x.dtype == y.dtype, x.shape == y.shape else { return false }
+            let cx = x.contiguous(), cy = y.contiguous()
+            guard let bx = cx.contiguousBytes, let by = cy.contiguousBytes else { return false }
+            return bx.elementsEqual(by)
+        }
+        return zip(a.layers, b.layers).allSatisfy { la, lb in
+            la.count == lb.count && zip(la, lb).allSatisfy { x, y in
+                same(x.weightIH, y.weightIH) && same(x.weightHH, y.weightHH) && same(x.biasIH, y.biasIH)
+                    && same(x.biasHH, y.biasHH) && same(x.weightHR, y.weightHR) && same(x.peephole, y.peephole)
+            }
+        }
     }
 
     private static func module(_ nodes: [ONNXLSTMNode]) throws(FormatError) -> LSTMModule {
