@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import TensorFormats
 @testable import lstmkit
 
-/// `--max-bytes`: parsing of sizes, and the cap reaching the ZIP reader of every command that reads.
+/// `--max-bytes`: parsing of sizes, and the memory budget reaching every command that reads data.
 @Suite struct LimitOptionsTests {
     static let compressed = ConvertMatrixTests.root + "/Fixtures/npz/lstm_l2_bi_compressed.npz"
 
@@ -18,31 +19,46 @@ import Testing
         }
     }
 
-    @Test func defaultIsTheLibraryDefault() throws {
+    @Test func defaultIsTheProcessBudget() throws {
         let options = try LimitOptions.parse([])
-        #expect(options.limits.maxInflatedBytes == 16 << 30)
-        #expect(try LimitOptions.parse(["--max-bytes", "3M"]).limits.maxInflatedBytes == 3 << 20)
+        #expect(options.limits.memory === MemoryBudget.process)
+        #expect(MemoryBudget.process.limit == MemoryBudget.defaultLimit && MemoryBudget.defaultLimit > 0)
+        #expect(try LimitOptions.parse(["--max-bytes", "3M"]).limits.memory.limit == 3 << 20)
     }
 
-    /// The fixture inflates 16 members, 8192 bytes in all.
+    /// inspect and validate read npy headers only: no budget is needed, however small.
     @Test(arguments: ["inspect", "validate"])
-    func capBelowTheInflatedSizeIsExitTwoNamingTheLimit(_ command: String) {
-        let refused = lstmkit([command, Self.compressed, "--max-bytes", "2K"])
+    func metadataCommandsInflateNothing(_ command: String) {
+        let run = lstmkit([command, Self.compressed, "--max-bytes", "0"])
+        #expect(run.exit == 0, "\(run)")
+    }
+
+    /// verify needs the weights, the golden's arrays and the pass's working memory in the budget.
+    @Test func runNeedsTheWeightsInTheBudget() throws {
+        let golden = ConvertMatrixTests.root + "/Fixtures/golden/lstm_l2_bi.npz"
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-maxbytes-\(UInt32.random(in: 0...UInt32.max)).npz").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let refused = lstmkit(["verify", Self.compressed, "--golden", golden, "--max-bytes", "2K"])
         #expect(refused.exit == 2, "\(refused)")
-        #expect(refused.err.contains("over the limit of 2048 inflated bytes"), "\(refused)")
+        #expect(refused.err.contains("over the memory budget of 2.0 KiB"), "\(refused)")
         #expect(refused.err.split(separator: "\n").count == 1, "\(refused)")
-        let allowed = lstmkit([command, Self.compressed, "--max-bytes", "8K"])
+        let allowed = lstmkit(["verify", Self.compressed, "--golden", golden, "--max-bytes", "1M"])
         #expect(allowed.exit == 0, "\(allowed)")
     }
 
-    @Test func convertHonoursTheCapAndWritesNothing() throws {
+    /// convert copies deflated members into the output in bounded pieces; a cast makes one tensor
+    /// at a time in the budget.
+    @Test func convertStreamsAndCastsWithinTheBudget() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-maxbytes-\(UInt32.random(in: 0...UInt32.max)).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let refused = lstmkit(["convert", Self.compressed, out, "--max-bytes", "4K"])
+        let streamed = lstmkit(["convert", Self.compressed, out, "--max-bytes", "0"])
+        #expect(streamed.exit == 0, "\(streamed)")
+        try FileManager.default.removeItem(atPath: out)
+        let refused = lstmkit(["convert", Self.compressed, out, "--dtype", "float16", "--max-bytes", "1K"])
         #expect(refused.exit == 2, "\(refused)")
-        #expect(refused.err.contains("inflated bytes"), "\(refused)")
+        #expect(refused.err.contains("over the memory budget"), "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: out))
-        let allowed = lstmkit(["convert", Self.compressed, out, "--max-bytes", "8K"])
+        let allowed = lstmkit(["convert", Self.compressed, out, "--dtype", "float16", "--max-bytes", "64K"])
         #expect(allowed.exit == 0, "\(allowed)")
     }
 

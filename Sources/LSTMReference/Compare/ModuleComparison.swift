@@ -49,10 +49,17 @@ public enum ModuleComparison {
         let c = x.config
         var rng = SeededNormal(seed: seed)
         let layersDirs = c.numLayers * c.numDirections
-        guard let elements = Checked.product([steps, batch, Swift.max(c.inputSize, layersDirs * Swift.max(c.hiddenSize, c.outputSize))]),
-              elements <= limits.forwardPassBytes / MemoryLayout<Float>.size else {
-            throw ForwardError(.input, .limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM is over the forward-pass memory limit")
+        let elements = Checked.product([steps, batch, Swift.max(c.inputSize, layersDirs * Swift.max(c.hiddenSize, c.outputSize))])
+        let reservation: MemoryReservation
+        do throws(FormatError) {
+            guard let bytes = elements.flatMap({ Checked.mul($0, 3 * MemoryLayout<Float>.size) }) else {
+                throw FormatError(.limitExceeded, "a random input of \(steps) steps × batch \(batch) for this LSTM needs more memory than can be addressed")
+            }
+            reservation = try limits.memory.reserve(bytes, for: "a random input of \(steps) steps × batch \(batch) for this LSTM")
+        } catch {
+            throw ForwardError(.input, .limitExceeded, error.message)
         }
+        defer { withExtendedLifetime(reservation) {} }
         let input = try Float.tensor(rng.values(steps * batch * c.inputSize), shape: [steps, batch, c.inputSize])
         let h0 = try Float.tensor(rng.values(layersDirs * batch * c.outputSize), shape: [layersDirs, batch, c.outputSize])
         let c0 = try Float.tensor(rng.values(layersDirs * batch * c.hiddenSize), shape: [layersDirs, batch, c.hiddenSize])
@@ -64,19 +71,21 @@ public enum ModuleComparison {
     }
 
     /// Every canonical tensor (plus ONNX peepholes as `peephole_lk[_reverse]`), A's value as expected.
-    public static func weights(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance) -> [ToleranceComparison] {
+    /// Compressed members are made one pair at a time (under the memory budget) and dropped after
+    /// their comparison; a refusal or a corrupt member is thrown.
+    public static func weights(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance) throws(FormatError) -> [ToleranceComparison] {
         let ta = tensors(x), tb = tensors(y)
         var out: [ToleranceComparison] = []
         for t in ta {
             guard let other = tb.first(where: { $0.name == t.name }) else {
                 out.append(ToleranceComparison(name: t.name, actual: [Double](), actualShape: [0],
-                                               expected: t.tensor.doubles(), expectedShape: t.tensor.shape, tolerance: tol))
+                                               expected: try t.tensor.loaded().doubles(), expectedShape: t.tensor.shape, tolerance: tol))
                 continue
             }
-            out.append(ToleranceComparison(name: t.name, actual: other.tensor, expected: t.tensor, tolerance: tol))
+            out.append(ToleranceComparison(name: t.name, actual: try other.tensor.loaded(), expected: try t.tensor.loaded(), tolerance: tol))
         }
         for t in tb where !ta.contains(where: { $0.name == t.name }) {
-            out.append(ToleranceComparison(name: t.name, actual: t.tensor.doubles(), actualShape: t.tensor.shape,
+            out.append(ToleranceComparison(name: t.name, actual: try t.tensor.loaded().doubles(), actualShape: t.tensor.shape,
                                            expected: [Double](), expectedShape: [0], tolerance: tol))
         }
         return out

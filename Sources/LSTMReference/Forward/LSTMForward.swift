@@ -66,7 +66,7 @@ public enum LSTMForward {
     ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = the module's
     ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
-    ///   - limits: `forwardPassBytes` caps the working memory, checked before anything is allocated.
+    ///   - limits: `memory` admits the working memory before anything is allocated.
     /// - Throws: ``ForwardError`` naming the argument (`input`, `h0`, `c0`, `sequence_lens`, or the
     ///   module with its weight) whose shape does not fit, or a variant feature that cannot be evaluated.
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
@@ -138,8 +138,12 @@ public enum LSTMForward {
                 throw ForwardError(.sequenceLengths, .unsupported, "sequence_lens \(sequenceLengths) must hold \(N) values in 0…\(S)")
             }
         }
-        try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: pass.chunkRows,
-                               chunked: sequenceLengths == nil, limit: limits.forwardPassBytes)
+        let reservation = try checkWorkingMemory(T.self, config: cfg, steps: S, batch: N, chunkRows: pass.chunkRows,
+                                                 chunked: sequenceLengths == nil, budget: limits.memory)
+        defer { withExtendedLifetime(reservation) {} }
+        let input = try loaded(input, .input)
+        let h0 = try h0.map { t throws(ForwardError) in try loaded(t, .h0) }
+        let c0 = try c0.map { t throws(ForwardError) in try loaded(t, .c0) }
         var x = T.values(of: input)
         if first { x = transpose01(x, S: N, N: S, inner: cfg.inputSize) }
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },
@@ -151,11 +155,22 @@ public enum LSTMForward {
                            cN: try T.tensor(result.cN, shape: cShape), batchFirst: first)
     }
 
-    /// Throws before any allocation when the pass would need more than `limit` bytes: two layer
-    /// outputs (S·N·D·R), the input copy, the projected gates of one time chunk (D·chunk·N·4H), the
-    /// final states and the packed weights. Overflow counts as over the limit.
+    /// `tensor` with its bytes in memory (``Tensor/loaded()``: an inflated member is made under
+    /// the memory budget); a refusal or a corrupt member is an error about `argument`.
+    static func loaded(_ tensor: Tensor, _ argument: ForwardError.Argument, name: String? = nil) throws(ForwardError) -> Tensor {
+        do {
+            return try tensor.loaded()
+        } catch {
+            throw ForwardError(argument, error.reason, error.message, tensor: name ?? error.entry)
+        }
+    }
+
+    /// Admits the pass's working memory in the budget before any allocation (the reservation is
+    /// held while the pass runs): two layer outputs (S·N·D·R), the input copy, the projected gates
+    /// of one time chunk (D·chunk·N·4H), the final states and the packed weights. Overflow counts
+    /// as over the budget.
     static func checkWorkingMemory<T>(_: T.Type, config c: LSTMConfig, steps S: Int, batch N: Int, chunkRows: Int,
-                                      chunked: Bool, limit: Int) throws(ForwardError) {
+                                      chunked: Bool, budget: MemoryBudget) throws(ForwardError) -> MemoryReservation {
         let D = c.numDirections, H = c.hiddenSize, R = c.outputSize, L = c.numLayers
         let chunk = chunked ? Swift.max(1, Swift.min(S, chunkRows / Swift.max(N, 1))) : S
         func sum(_ xs: [Int?]) -> Int? { xs.reduce(Optional(0)) { a, x in a.flatMap { a in x.flatMap { Checked.add(a, $0) } } } }
@@ -165,8 +180,13 @@ public enum LSTMForward {
                            Checked.product([L, D, R, H])])
         let total = sum([Checked.product([2, S, N, D, R]), Checked.product([S, N, c.inputSize]),
                          Checked.product([D, chunk, N, 4, H]), Checked.product([4, L, D, N, Swift.max(R, H)]), weights])
-        guard let elements = total, let bytes = Checked.mul(elements, MemoryLayout<T>.size), bytes <= limit else {
-            throw ForwardError(.input, .limitExceeded, "the forward pass for \(S) steps × batch \(N) of this LSTM needs more than the \(limit >> 20) MiB working-memory limit")
+        guard let elements = total, let bytes = Checked.mul(elements, MemoryLayout<T>.size) else {
+            throw ForwardError(.input, .limitExceeded, "the forward pass for \(S) steps × batch \(N) of this LSTM needs more memory than can be addressed")
+        }
+        do {
+            return try budget.reserve(bytes, for: "the forward pass for \(S) steps × batch \(N) of this LSTM")
+        } catch {
+            throw ForwardError(.input, .limitExceeded, error.message)
         }
     }
 
@@ -202,7 +222,7 @@ public enum LSTMForward {
                     guard t.shape == shape, t.dtype.isFloatingPoint else {
                         throw ForwardError(.module, .unsupported, "\(name + suffix) has shape \(t.shape) (\(t.dtype.name)); the forward pass needs \(shape) of a float dtype", tensor: name + suffix)
                     }
-                    return T.values(of: t)
+                    return T.values(of: try loaded(t, .module, name: name + suffix))
                 }
                 let wih = try values(w.weightIH, "weight_ih", [4 * H, cfg.layerInputSize(k)])
                 let whh = try values(w.weightHH, "weight_hh", [4 * H, R])

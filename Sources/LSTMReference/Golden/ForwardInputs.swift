@@ -12,12 +12,15 @@ public struct ForwardInputs: Sendable {
     public var sequenceLengthsArray: Tensor?
     public var batchFirst: Bool
 
-    /// Reads the inputs from `arrays`. With `allowSingle`, a file holding one array is that array
+    /// Reads the inputs from `arrays`, making the bytes of compressed members (under the memory
+    /// budget). With `allowSingle`, a file holding one array is that array
     /// (an .npy given as `--input`) and nothing else. Throws naming the missing or malformed key.
     public init(arrays: [NamedTensor], allowSingle: Bool = false) throws(FormatError) {
-        func find(_ key: String) -> Tensor? { arrays.first { $0.name == key }?.tensor }
+        func find(_ key: String) throws(FormatError) -> Tensor? {
+            try arrays.first { $0.name == key }.map { t throws(FormatError) in try t.tensor.loaded() }
+        }
         func float(_ key: String) throws(FormatError) -> Tensor? {
-            guard let t = find(key) else { return nil }
+            guard let t = try find(key) else { return nil }
             guard t.dtype.isFloatingPoint else {
                 throw FormatError(.unsupported, "array '\(key)' has dtype \(t.dtype.name); expected a float dtype", entry: key)
             }
@@ -26,7 +29,7 @@ public struct ForwardInputs: Sendable {
         if let x = try float("input") {
             input = x
         } else if allowSingle, arrays.count == 1, let only = arrays.first?.tensor {
-            input = only
+            input = try only.loaded()
             batchFirst = false
             return
         } else {
@@ -35,7 +38,7 @@ public struct ForwardInputs: Sendable {
         }
         h0 = try float("h0")
         c0 = try float("c0")
-        if let flag = find("batch_first") {
+        if let flag = try find("batch_first") {
             guard flag.elementCount == 1 else {
                 throw FormatError(.unsupported, "'batch_first' has shape \(flag.shape); expected a 0-d bool", entry: "batch_first")
             }
@@ -43,7 +46,7 @@ public struct ForwardInputs: Sendable {
         } else {
             batchFirst = false
         }
-        if let lens = find("sequence_lens") {
+        if let lens = try find("sequence_lens") {
             guard !lens.dtype.isFloatingPoint, lens.rank == 1 else {
                 throw FormatError(.unsupported, "'sequence_lens' has dtype \(lens.dtype.name) and shape \(formatShape(lens.shape)); expected a 1-d integer array", entry: "sequence_lens")
             }

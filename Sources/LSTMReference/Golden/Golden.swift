@@ -37,11 +37,14 @@ public struct Golden: Sendable {
     /// Told apart by the rank of `output`: 4 = ONNX node, otherwise PyTorch.
     public var family: Family { output.rank == 4 ? .onnxNode : .pytorch }
 
-    /// Reads a golden from the arrays of a golden file. Throws naming the missing or malformed key.
+    /// Reads a golden from the arrays of a golden file, making the bytes of compressed members
+    /// (under the memory budget). Throws naming the missing or malformed key.
     public init(tensors: [NamedTensor]) throws(FormatError) {
-        func find(_ key: String) -> Tensor? { tensors.first { $0.name == key }?.tensor }
+        func find(_ key: String) throws(FormatError) -> Tensor? {
+            try tensors.first { $0.name == key }.map { t throws(FormatError) in try t.tensor.loaded() }
+        }
         func require(_ key: String) throws(FormatError) -> Tensor {
-            guard let t = find(key) else {
+            guard let t = try find(key) else {
                 throw FormatError(.unsupported, "golden has no '\(key)' array (a golden holds input, output, h_n, c_n, and optionally h0, c0, sequence_lens, batch_first)", entry: key)
             }
             guard t.dtype.isFloatingPoint else {

@@ -42,7 +42,12 @@ struct ConversionPlan {
             guard let module = candidate.module else { throw ConversionError(ModuleSelectionError.invalid(candidate, file: source)) }
             plan.moduleName = candidate.name
             if graphTarget {
-                let cast = request.dtype.map { module.converted(to: $0) } ?? module
+                let inMemory: LSTMModule
+                do { inMemory = try module.loaded() } catch {
+                    let e = error.inFile(source)
+                    throw ConversionError(.unusable, e.description, formatError: e)
+                }
+                let cast = request.dtype.map { inMemory.converted(to: $0) } ?? inMemory
                 plan.graphModule = cast
                 plan.entries = cast.canonicalTensors().map(TensorEntry.init)
                 let others = file.tensors.count - candidate.sourceTensors.count
@@ -110,7 +115,9 @@ struct ConversionPlan {
     static func entry(_ named: NamedTensor, dtype: DType?) -> TensorEntry {
         let t = named.tensor
         guard let dtype, t.dtype.isFloatingPoint, dtype != t.dtype else { return TensorEntry(named) }
-        return TensorEntry(name: named.name, dtype: dtype, shape: t.shape, source: t) { t.converted(to: dtype) }
+        return TensorEntry(name: named.name, dtype: dtype, shape: t.shape, source: t) { () throws(FormatError) in
+            try t.loaded().converted(to: dtype)
+        }
     }
 
     static func display(_ module: String) -> String { SchemaProblem.displayName(module) }

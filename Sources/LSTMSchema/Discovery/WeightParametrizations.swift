@@ -11,7 +11,7 @@ import TensorFormats
 ///
 /// ‖v‖ is the L2 norm over every axis but torch's `dim`: the one axis where g is not 1 (dim = 0,
 /// g of shape (rows, 1), for the default), or all axes when g has one element (dim = None).
-/// Computed in float64, stored in v's dtype. Only names whose X is a recurrent parameter name of
+/// Computed in float64 when the values are first needed (deferred storage), stored in v's dtype. Only names whose X is a recurrent parameter name of
 /// some ``ModuleKind`` are touched.
 enum WeightParametrizations {
     struct Derived {
@@ -70,17 +70,49 @@ enum WeightParametrizations {
         return (out, derived)
     }
 
-    /// g · v / ‖v‖ (see the type's table); nil when the shapes do not fit weight_norm's.
+    /// g · v / ‖v‖ (see the type's table) as a deferred tensor of v's dtype and shape: computed only
+    /// when its values are needed (``Tensor/loaded()``), so metadata-only commands never read g or
+    /// v. nil when the shapes do not fit weight_norm's.
     static func weightNorm(g: Tensor, v: Tensor) -> Tensor? {
         guard g.dtype.isFloatingPoint, v.dtype.isFloatingPoint, v.rank >= 1 else { return nil }
-        let vs = v.doubles(), gs = g.doubles()
-        let shape = v.shape
         var dim: Int?
         if g.elementCount != 1 {
             let axes = g.shape.indices.filter { g.shape[$0] != 1 }
-            guard g.rank == v.rank, axes.count == 1, let d = axes.first, g.shape[d] == shape[d] else { return nil }
+            guard g.rank == v.rank, axes.count == 1, let d = axes.first, g.shape[d] == v.shape[d] else { return nil }
             dim = d
         }
+        let source = WeightNormBytes(g: g, v: v, dim: dim)
+        return try? Tensor(dtype: v.dtype, shape: v.shape, storage: TensorStorage(deferred: source, budget: .process))
+    }
+}
+
+/// The bytes of g · v / ‖v‖ (``WeightParametrizations/weightNorm(g:v:)``), computed in float64 on
+/// demand under the memory budget and stored in v's dtype (row-major little-endian).
+struct WeightNormBytes: DeferredBytes {
+    let g: Tensor
+    let v: Tensor
+    let dim: Int?
+
+    var count: Int { v.byteCount }
+    var what: String { "computing weight_norm's effective weight of shape \(v.shape)" }
+
+    func fill(_ destination: UnsafeMutableRawBufferPointer) throws(FormatError) {
+        let t = try compute()
+        guard let bytes = t.contiguousBytes, bytes.count == destination.count else { return }
+        destination.copyMemory(from: bytes)
+    }
+
+    func stream(_ range: Range<Int>, into sink: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
+        let t = try compute()
+        guard let bytes = t.contiguousBytes else { return }
+        try sink(UnsafeRawBufferPointer(rebasing: bytes[range]))
+    }
+
+    private func compute() throws(FormatError) -> Tensor {
+        let working = try MemoryBudget.process.reserve(2 * v.elementCount * MemoryLayout<Double>.size, for: what)
+        defer { withExtendedLifetime(working) {} }
+        let vs = try v.loaded().doubles(), gs = try g.loaded().doubles()
+        let shape = v.shape
         var out = [Double](repeating: 0, count: vs.count)
         if let d = dim {
             let outer = shape[..<d].reduce(1, *), n = shape[d], inner = shape[(d + 1)...].reduce(1, *)
@@ -94,6 +126,6 @@ enum WeightParametrizations {
             let norm = vs.reduce(0) { $0 + $1 * $1 }.squareRoot()
             for k in vs.indices { out[k] = vs[k] * gs[0] / norm }
         }
-        return (try? Tensor(float64: out, shape: shape))?.converted(to: v.dtype)
+        return try Tensor(float64: out, shape: shape).converted(to: v.dtype)
     }
 }

@@ -92,6 +92,30 @@ public struct LSTMModule: Sendable {
         self.variant = variant
     }
 
+    /// This module with every weight's bytes in memory (``Tensor/loaded()``: compressed members are
+    /// inflated, computed weights computed, under the memory budget), for consumers that read all of
+    /// them at once (an ONNX graph). Errors name the file and member or the weight.
+    public func loaded() throws(FormatError) -> LSTMModule {
+        func load(_ t: Tensor, _ name: String) throws(FormatError) -> Tensor {
+            do { return try t.loaded() } catch { throw error.inEntry(name) }
+        }
+        func loadOptional(_ t: Tensor?, _ name: String) throws(FormatError) -> Tensor? {
+            guard let t else { return nil }
+            return try load(t, name)
+        }
+        var copy = self
+        for (k, layer) in layers.enumerated() {
+            for (d, w) in layer.enumerated() {
+                let suffix = CanonicalName.suffix(layer: k, reverse: d == 1)
+                copy.layers[k][d] = LSTMDirectionWeights(
+                    weightIH: try load(w.weightIH, "weight_ih" + suffix), weightHH: try load(w.weightHH, "weight_hh" + suffix),
+                    biasIH: try loadOptional(w.biasIH, "bias_ih" + suffix), biasHH: try loadOptional(w.biasHH, "bias_hh" + suffix),
+                    weightHR: try loadOptional(w.weightHR, "weight_hr" + suffix), peephole: try loadOptional(w.peephole, "peephole" + suffix))
+            }
+        }
+        return copy
+    }
+
     /// The canonical names (nn.LSTM's, or nn.LSTMCell's for a cell) and tensors, in `state_dict()`
     /// order, each prefixed by `prefix`.
     public func canonicalTensors(prefix: String = "") -> [NamedTensor] {

@@ -11,7 +11,7 @@
 /// | `jsonDepth` | 127 levels | `[[[[…` recursion in a safetensors header | "JSON nesting deeper than 127 levels" |
 /// | `maxRank` | 32 | shapes with thousands of dimensions (npy, safetensors, pickle, ONNX) | "rank N is over the limit of 32", "shape has more than 32 dimensions" |
 /// | `zipMembers` | 1 000 000 | central directory claiming billions of entries | "archive lists N members, over the limit of …" |
-/// | `maxInflatedBytes` (CLI `--max-bytes`) | 16 GiB | total memory taken by inflating DEFLATED members of one archive | "inflating this N-byte member would take the archive over the limit of … inflated bytes" |
+/// | `memory` (CLI `--max-bytes`) | ¾ of physical memory (or of the cgroup limit), and what `RLIMIT_AS` leaves | every allocation sized by file content: inflated members, tensor copies and casts, the forward pass's working memory (``MemoryBudget``) | "inflating 'w.npy' (N bytes from M) needs 2.0 GiB, over the memory budget of …" |
 /// | `maxInflateRatio` | 1100 : 1 | deflate bombs (declared size far beyond what the compressed bytes can make) | hostile: "… over the 1100:1 ratio limit (a deflate bomb)" |
 /// | `pickleMemo` | 1 000 000 entries | memo growth (MEMOIZE loops) | "the memo grows past the limit of …" |
 /// | `pickleStack` | 1 000 000 values | stack growth | "the pickle stack grows past the limit of …" |
@@ -27,7 +27,6 @@
 /// | `onnxConstantElements` | 64 Mi elements per value (4× in all) | a tiny `Expand` / `ConstantOfShape` claiming a huge constant | "… would make a constant of shape …, over the limit of … elements" |
 /// | `onnxConstantDepth` | 512 nodes | recursion through deep constant chains | "constant computation of '…' nests deeper than the limit of …" |
 /// | `onnxGraphDepth` | 16 levels (protobuf nesting allows about 20) | `If` / `Loop` / `Scan` bodies nested inside each other | "subgraphs nest deeper than the limit of …" |
-/// | `forwardPassBytes` | 16 GiB | working memory of the reference forward pass (`run`, `verify`, `compare --numeric`) sized by the input and the model | "the forward pass for S steps × batch N of this LSTM needs more than the … MiB working-memory limit" |
 ///
 /// Checks that need no number, applied by every reader: element counts, byte sizes and stride
 /// extents are overflow-checked products ("element count of shape … overflows"); every tensor lies
@@ -48,8 +47,9 @@ public struct Limits: Sendable {
     public var maxRank = 32
     /// Most members a ZIP archive may list.
     public var zipMembers = 1_000_000
-    /// Total bytes that may be produced by inflating compressed members, across one file.
-    public var maxInflatedBytes = 16 << 30
+    /// The memory budget every allocation sized by file content is admitted by (one per process
+    /// unless a caller gives its own, as `--max-bytes` does).
+    public var memory = MemoryBudget.process
     /// Largest ratio of inflated to compressed size for one member (deflate's own limit is about 1032).
     public var maxInflateRatio = 1100
     /// Pickle VM: memo entries, stack depth, container nesting, total opcodes executed.
@@ -78,14 +78,13 @@ public struct Limits: Sendable {
     public var onnxConstantDepth = 512
     /// Deepest nesting of ONNX subgraphs (If branches, Loop / Scan bodies) searched for LSTMs.
     public var onnxGraphDepth = 16
-    /// Most working memory the reference forward pass may allocate (layer outputs, projected gates,
-    /// states), from the input's and the model's sizes.
-    public var forwardPassBytes = 16 << 30
 
     /// Not a cap: whether the CRC-32 of STORED PyTorch storage records is checked when a checkpoint is
     /// opened. Checking reads every tensor byte (torch itself never checks). Commands that only need
     /// metadata (`inspect`, `validate`) turn it off; everything that reads tensor data keeps it on.
-    /// npz members and PyTorch metadata records are always checked.
+    /// Applies to STORED npz arrays too. Metadata records (a checkpoint's pickle) are always
+    /// checked; DEFLATED tensor members are checked each time they are inflated (loaded or streamed
+    /// into an output), and metadata-only readers never inflate them.
     public var verifyTensorChecksums = true
 
     /// Not a cap: with ``verifyTensorChecksums``, check the CRC-32 of STORED tensor records (PyTorch

@@ -36,8 +36,8 @@ public struct Tensor: @unchecked Sendable {
                 last = sum
             }
             guard let endElem = Checked.add(last, 1), let endBytes = Checked.mul(endElem, dtype.itemSize),
-                  let end = Checked.add(byteOffset, endBytes), end <= storage.bytes.count else {
-                throw FormatError(.corrupt, "tensor of shape \(shape) at byte offset \(byteOffset) reaches past the end of its \(storage.bytes.count)-byte storage")
+                  let end = Checked.add(byteOffset, endBytes), end <= storage.count else {
+                throw FormatError(.corrupt, "tensor of shape \(shape) at byte offset \(byteOffset) reaches past the end of its \(storage.count)-byte storage")
             }
         }
         self.dtype = dtype
@@ -65,6 +65,18 @@ public struct Tensor: @unchecked Sendable {
         }
         return strides
     }
+
+    /// This tensor over storage whose bytes are in memory: itself, or (deferred storage: an
+    /// inflated member) a copy made under the memory budget that lives as long as the result.
+    /// Every consumer of a file's tensor values calls this first; see ``TensorStorage``.
+    public func loaded() throws(FormatError) -> Tensor {
+        guard storage.isDeferred else { return self }
+        let bytes = try storage.materialized()
+        return try Tensor(dtype: dtype, shape: shape, strides: strides, byteOrder: byteOrder, storage: bytes, byteOffset: byteOffset)
+    }
+
+    /// Whether the elements are made on demand (``loaded()`` makes them).
+    public var isDeferred: Bool { storage.isDeferred }
 
     public var rank: Int { shape.count }
 

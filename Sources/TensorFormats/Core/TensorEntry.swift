@@ -32,11 +32,16 @@ public struct TensorEntry {
     /// Bytes the entry's elements take (nil on overflow).
     public var byteCount: Int? { Checked.product(shape).flatMap { Checked.mul($0, dtype.itemSize) } }
 
-    /// Loads the tensor and checks that it is what the entry promised.
+    /// Loads the tensor and checks that it is what the entry promised. A deferred tensor stays
+    /// deferred when its bytes can be streamed as they are (contiguous little-endian); otherwise its
+    /// bytes are made (under the memory budget) so that it can be laid out.
     func loadChecked() throws(FormatError) -> Tensor {
-        let t = try load()
+        var t = try load()
         guard t.dtype == dtype, t.shape == shape else {
             throw FormatError(.corrupt, "tensor changed from \(dtype.name) \(shape) to \(t.dtype.name) \(t.shape) while being written", entry: name)
+        }
+        if t.isDeferred, !t.isContiguousLittleEndian {
+            do { t = try t.loaded() } catch { throw error.inEntry(name) }
         }
         return t
     }

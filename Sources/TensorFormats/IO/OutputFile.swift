@@ -93,8 +93,19 @@ public final class OutputFile {
     /// Writes `range` of `storage`'s bytes. When they are a view of a mapped file they are copied
     /// file to file inside the kernel (`copy_file_range`, as `cp` does), so their pages never enter
     /// this process; otherwise, or where the kernel cannot, they are written from memory with the
-    /// mapped pages released behind. `done` gets each written range (relative to `range`).
+    /// mapped pages released behind. Deferred storage (a compressed member) is made piece by piece
+    /// straight into the output (``TensorStorage/stream(_:into:)``), never held whole. `done` gets
+    /// each written range (relative to `range`).
     public func write(_ storage: TensorStorage, range: Range<Int>, each done: (Range<Int>) -> Void = { _ in }) throws(FormatError) {
+        if storage.isDeferred {
+            var at = 0
+            try storage.stream(range) { piece throws(FormatError) in
+                try write(piece)
+                done(at..<(at + piece.count))
+                at += piece.count
+            }
+            return
+        }
         var at = 0
         if let source = storage.mappedSource, source.file.descriptor >= 0, !range.isEmpty {
             try flush()

@@ -31,6 +31,6 @@ public enum TensorFileWriter {
 
     /// Lets the kernel drop the mapped input pages of tensors already written.
     static func release(_ tensors: Tensor?...) {
-        for t in tensors { t.map { $0.storage.releasePages(0..<$0.storage.bytes.count) } }
+        for t in tensors { t.map { $0.storage.releasePages(0..<$0.storage.count) } }
     }
 }

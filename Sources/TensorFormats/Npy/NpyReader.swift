@@ -32,6 +32,16 @@ public enum NpyReader {
 
     /// Parses and checks the header at the start of `bytes`, including that the data is present.
     public static func header(_ bytes: UnsafeRawBufferPointer, limits: Limits = .default) throws(FormatError) -> NpyHeader {
+        try header(bytes, streamSize: bytes.count, limits: limits)
+    }
+
+    /// Most bytes of a stream the header can take (preamble of 2.0 / 3.0 plus the longest header):
+    /// the prefix a reader needs to see to parse it.
+    public static func headerPrefixBytes(_ limits: Limits) -> Int { 12 + limits.npyHeaderBytes }
+
+    /// Parses the header at the start of `bytes`, the first bytes of a stream of `streamSize` bytes
+    /// (an inflated member's declared size), and checks that the data fits in the stream.
+    public static func header(_ bytes: UnsafeRawBufferPointer, streamSize: Int, limits: Limits = .default) throws(FormatError) -> NpyHeader {
         guard bytes.count >= 10 else {
             if !bytes.prefix(6).elementsEqual(magic.prefix(bytes.count)) {
                 throw FormatError(.corrupt, "not an npy stream (no \\x93NUMPY magic)", offset: 0)
@@ -115,10 +125,10 @@ public enum NpyReader {
         guard let count = Checked.product(shape), let dataSize = Checked.mul(count, decoded.dtype.itemSize) else {
             throw FormatError(.limitExceeded, "npy array of shape \(PyLiteral.tuple(dims).shown) is too large to address", offset: headerStart)
         }
-        let available = bytes.count - dataOffset
+        let available = streamSize - dataOffset
         guard dataSize <= available else {
             throw FormatError(.truncated, "truncated array data: shape \(PyLiteral.tuple(dims).shown) '\(descr)' needs \(dataSize) bytes from byte \(dataOffset), but only \(available) follow",
-                              offset: bytes.count)
+                              offset: streamSize)
         }
         return NpyHeader(majorVersion: major, descr: descr, dtype: decoded.dtype, byteOrder: decoded.byteOrder,
                          fortranOrder: fortran, shape: shape, dataOffset: dataOffset, dataSize: dataSize,
@@ -137,6 +147,12 @@ public enum NpyReader {
             throw FormatError(error.reason, error.message, offset: error.offset.map { $0 + baseOffset })
         }
         let data = TensorStorage(slicing: storage, range: h.dataOffset..<(h.dataOffset + h.dataSize))
+        return (try tensor(header: h, data: data, baseOffset: baseOffset), h)
+    }
+
+    /// The array `h` describes over `data` (exactly its `dataSize` bytes; deferred for a
+    /// compressed member): C order, or column-major strides for Fortran order.
+    static func tensor(header h: NpyHeader, data: TensorStorage, baseOffset: Int) throws(FormatError) -> Tensor {
         var strides = Tensor.contiguousStrides(h.shape)
         if h.fortranOrder {
             var acc = 1
@@ -146,8 +162,7 @@ public enum NpyReader {
             }
         }
         do {
-            let t = try Tensor(dtype: h.dtype, shape: h.shape, strides: strides, byteOrder: h.byteOrder, storage: data)
-            return (t, h)
+            return try Tensor(dtype: h.dtype, shape: h.shape, strides: strides, byteOrder: h.byteOrder, storage: data)
         } catch {
             throw FormatError(error.reason, error.message, offset: h.dataOffset + baseOffset)
         }

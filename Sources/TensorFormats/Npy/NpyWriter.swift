@@ -49,13 +49,14 @@ public enum NpyWriter {
     }
 
     /// Like ``withParts(of:_:)`` with the payload as a ZIP part: streamed from the tensor's storage
-    /// (mapped input pages released as they are written), with the storage's checked CRC-32 when the
-    /// payload is the whole storage.
+    /// (mapped input pages released as they are written, deferred bytes made as they are written),
+    /// with the storage's checked CRC-32 when the payload is the whole storage. A non-contiguous
+    /// tensor must have its bytes in memory (``Tensor/loaded()``).
     public static func withZipParts<R>(of tensor: Tensor, _ body: ([UInt8], ZipWriter.Part) throws(FormatError) -> R) throws(FormatError) -> R {
         let header = header(dtype: tensor.dtype, shape: tensor.shape)
         let c = tensor.contiguous()
-        let part = c.contiguousBytes.map { ZipWriter.Part(c.storage, range: c.byteOffset..<(c.byteOffset + $0.count)) }
-            ?? ZipWriter.Part(UnsafeRawBufferPointer(start: nil, count: 0))
+        let part = c.isContiguousLittleEndian ? ZipWriter.Part(c.storage, range: c.byteOffset..<(c.byteOffset + c.byteCount))
+            : ZipWriter.Part(UnsafeRawBufferPointer(start: nil, count: 0))
         return try withExtendedLifetime(c) { () throws(FormatError) -> R in try body(header, part) }
     }
 

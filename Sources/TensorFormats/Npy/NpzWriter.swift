@@ -36,7 +36,7 @@ public enum NpzWriter: TensorMapWriter {
                             }
                         }
                         try added.get()
-                        done += payload.bytes.count
+                        done += payload.count
                     }
                 } catch {
                     throw error.inEntry(e.name)

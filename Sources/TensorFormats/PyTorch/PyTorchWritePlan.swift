@@ -64,25 +64,32 @@ struct PyTorchWritePlan {
                 } else {
                     key = String(storages.count)
                     groupKeys[group] = key
-                    storages.append(Storage(key: key, content: .view(owner: tensor.storage, range: 0..<tensor.storage.bytes.count)))
+                    storages.append(Storage(key: key, content: .view(owner: tensor.storage, range: 0..<tensor.storage.count)))
                 }
                 entries_.append(PyTorchPickler.Entry(
                     name: t.name, storageClass: storageClass, storageKey: key,
-                    storageNumel: tensor.storage.bytes.count / numelUnit, storageOffset: tensor.byteOffset / size,
+                    storageNumel: tensor.storage.count / numelUnit, storageOffset: tensor.byteOffset / size,
                     shape: tensor.shape, strides: tensor.strides, v3DType: v3))
             } else {
-                let c = tensor.contiguous()
-                guard let raw = c.contiguousBytes else {
+                // Deferred bytes stream as they are when already laid out; otherwise they are made here.
+                let c = tensor.isDeferred && !tensor.isContiguousLittleEndian
+                    ? try PyTorchWritePlan.loaded(tensor, t.name).contiguous() : tensor.contiguous()
+                guard c.isContiguousLittleEndian else {
                     throw FormatError(.corrupt, "tensor '\(t.name)' could not be laid out contiguously", entry: t.name)
                 }
+                let byteCount = c.byteCount
                 let key = String(storages.count)
-                storages.append(Storage(key: key, content: .view(owner: c.storage, range: c.byteOffset..<(c.byteOffset + raw.count))))
+                storages.append(Storage(key: key, content: .view(owner: c.storage, range: c.byteOffset..<(c.byteOffset + byteCount))))
                 entries_.append(PyTorchPickler.Entry(
                     name: t.name, storageClass: storageClass, storageKey: key,
-                    storageNumel: raw.count / numelUnit, storageOffset: 0,
+                    storageNumel: byteCount / numelUnit, storageOffset: 0,
                     shape: tensor.shape, strides: Tensor.contiguousStrides(tensor.shape), v3DType: v3))
             }
         }
+    }
+
+    private static func loaded(_ tensor: Tensor, _ name: String) throws(FormatError) -> Tensor {
+        do { return try tensor.loaded() } catch { throw error.inEntry(name) }
     }
 
     private struct GroupID: Hashable {
@@ -101,11 +108,11 @@ struct PyTorchWritePlan {
             let size = tensor.dtype.itemSize
             let group = GroupID(storage: ObjectIdentifier(tensor.storage), dtype: tensor.dtype)
             guard tensor.byteOrder == .little || size == 1, tensor.byteOffset % size == 0,
-                  tensor.storage.bytes.count % size == 0 else {
+                  tensor.storage.count % size == 0 else {
                 ineligible.insert(group)
                 continue
             }
-            elements[group] = tensor.storage.bytes.count / size
+            elements[group] = tensor.storage.count / size
             let count = tensor.elementCount
             viewed[group, default: 0] += count
             guard count > 0 else {

@@ -38,15 +38,14 @@ public enum PyTorchWriter: TensorMapWriter {
             let plan = try PyTorchWritePlan(entries)
             let pickle = PyTorchPickler.statePickle(plan.entries)
             let archive = ZipWriter(output: output, alignment: storageAlignment, style: .pytorch)
-            var written: [(record: String, head: [UInt8], size: Int)] = []
+            var written: [(record: String, size: Int)] = []
 
             func add(_ record: String, _ data: UnsafeRawBufferPointer) throws(FormatError) {
                 try add(record, ZipWriter.Part(data))
             }
             func add(_ record: String, _ part: ZipWriter.Part) throws(FormatError) {
-                let head = Array(part.bytes.prefix(8))
                 try archive.add(name: archiveName + "/" + record, parts: [part])
-                written.append((record, head, part.bytes.count))
+                written.append((record, part.count))
             }
             func add(_ record: String, text: String) throws(FormatError) {
                 let bytes = Array(text.utf8)
@@ -68,11 +67,11 @@ public enum PyTorchWriter: TensorMapWriter {
                 case .deferred(let index):
                     let e = entries[index]
                     let t = try e.loadChecked().contiguous()
-                    guard let raw = t.contiguousBytes else {
+                    guard t.isContiguousLittleEndian else {
                         throw FormatError(.corrupt, "tensor could not be laid out contiguously", entry: e.name)
                     }
-                    try add("data/" + storage.key, ZipWriter.Part(t.storage, range: t.byteOffset..<(t.byteOffset + raw.count)))
-                    done += raw.count
+                    try add("data/" + storage.key, ZipWriter.Part(t.storage, range: t.byteOffset..<(t.byteOffset + t.byteCount)))
+                    done += t.byteCount
                     TensorFileWriter.release(t, e.source)
                 }
                 progress?(done)
@@ -80,8 +79,8 @@ public enum PyTorchWriter: TensorMapWriter {
             try add("version", text: "3\n")
 
             var id = PyTorchSerializationID()
-            for (w, crc) in zip(written, archive.memberCRCs) {
-                w.head.withUnsafeBytes { head in
+            for ((w, crc), first) in zip(zip(written, archive.memberCRCs), archive.memberHeads) {
+                first.withUnsafeBytes { head in
                     id.add(record: w.record, data: head, crc: crc, size: w.size)
                 }
             }

@@ -34,19 +34,18 @@ public enum SafetensorsWriter: TensorMapWriter {
         try output.write(header)
         var done = 0
         for (e, range) in zip(ordered, offsets) {
-            let tensor = try e.load().contiguous()
-            guard tensor.dtype == e.dtype, tensor.shape == e.shape, let bytes = tensor.contiguousBytes,
-                  bytes.count == range.count else {
+            let tensor = try e.loadChecked().contiguous()
+            guard tensor.dtype == e.dtype, tensor.shape == e.shape, tensor.isContiguousLittleEndian,
+                  tensor.byteCount == range.count else {
                 throw FormatError(.corrupt, "tensor changed from \(e.dtype.name) \(e.shape) to \(tensor.dtype.name) \(tensor.shape) while being written",
                                   file: output.path, entry: e.name)
             }
             let base = tensor.byteOffset
-            try output.write(tensor.storage, range: base..<(base + bytes.count)) { r in
+            try output.write(tensor.storage, range: base..<(base + range.count)) { r in
                 done += r.count
                 progress?(done)
             }
-            withExtendedLifetime(tensor) {}  // `bytes` points into it
-            if let source = e.source { source.storage.releasePages(0..<source.storage.bytes.count) }
+            if let source = e.source { source.storage.releasePages(0..<source.storage.count) }
         }
     }
 

@@ -29,8 +29,6 @@ public final class ZipArchive: Sendable {
     /// Members in central directory order.
     public let entries: [ZipEntry]
     private let index: [String: Int]
-    /// Bytes inflated so far from this archive (bounded by `limits.maxInflatedBytes`).
-    private let inflated = Mutex(0)
     /// Checks of tensor members queued by ``data(of:verifyCRC:tensor:)`` when
     /// `limits.tensorChecksumsInBackground` is on.
     public let backgroundChecksums: BackgroundChecksums?
@@ -248,9 +246,8 @@ public final class ZipArchive: Sendable {
     /// a buffer of exactly `uncompressedSize` bytes for DEFLATED ones.
     ///
     /// Before allocating, a DEFLATED member must stay within `limits.maxInflateRatio` (inflated /
-    /// compressed size) and, with everything inflated from this archive so far, within
-    /// `limits.maxInflatedBytes`. With `verifyCRC` the CRC-32 of the bytes is compared with the
-    /// central directory's.
+    /// compressed size) and its size must be admitted by the memory budget (`limits.memory`). With
+    /// `verifyCRC` the CRC-32 of the bytes is compared with the central directory's.
     ///
     /// With `tensor` (the member holds tensor data) and `limits.tensorChecksumsInBackground`, a
     /// STORED member's CRC is checked later by ``backgroundChecksums``; its storage carries the
@@ -276,40 +273,19 @@ public final class ZipArchive: Sendable {
             guard crc == entry.crc32 else { throw ZipArchive.crcMismatch(entry, found: crc, in: path) }
             return TensorStorage(mapped: file, range: range, crc32: crc)
         case .deflated:
-            let usize = entry.uncompressedSize
-            let ratioCap = Checked.mul(max(entry.compressedSize, 1), limits.maxInflateRatio) ?? Int.max
-            guard usize <= ratioCap else {
-                throw FormatError(.hostile, "deflated member claims \(usize) bytes from \(entry.compressedSize) compressed bytes, over the \(limits.maxInflateRatio):1 ratio limit (a deflate bomb)",
-                                  file: path, entry: entry.name, offset: entry.localHeaderOffset)
+            try checkRatio(entry)
+            let buffer: BudgetedBuffer
+            do {
+                buffer = try limits.memory.allocate(entry.uncompressedSize, for: "inflating this member")
+            } catch {
+                throw error.inFile(path).inEntry(entry.name)
             }
-            let cap = limits.maxInflatedBytes
-            let granted = inflated.withLock { total -> Bool in
-                guard let next = Checked.add(total, usize), next <= cap else { return false }
-                total = next
-                return true
+            do {
+                try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: file.bytes[range]), into: buffer.buffer)
+            } catch {
+                throw FormatError(error.reason, error.message, file: path, entry: entry.name, offset: range.lowerBound + (error.offset ?? 0))
             }
-            guard granted else {
-                throw FormatError(.limitExceeded, "inflating this \(usize)-byte member would take the archive over the limit of \(cap) inflated bytes",
-                                  file: path, entry: entry.name, offset: entry.localHeaderOffset)
-            }
-            if usize == 0 {
-                storage = TensorStorage(bytes: [])
-                let none = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-                do {
-                    try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: file.bytes[range]), into: none)
-                } catch {
-                    throw FormatError(error.reason, error.message, file: path, entry: entry.name, offset: range.lowerBound + (error.offset ?? 0))
-                }
-            } else {
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: usize, alignment: 64)
-                do {
-                    try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: file.bytes[range]), into: buffer)
-                } catch {
-                    buffer.deallocate()
-                    throw FormatError(error.reason, error.message, file: path, entry: entry.name, offset: range.lowerBound + (error.offset ?? 0))
-                }
-                storage = TensorStorage(adopting: buffer)
-            }
+            storage = TensorStorage(budgeted: buffer)
         }
         if verifyCRC {
             let crc = Zlib.crc32(storage.bytes)
@@ -317,6 +293,61 @@ public final class ZipArchive: Sendable {
             storage.setCheckedCRC32(crc)
         }
         return storage
+    }
+
+    /// `range` of `entry`'s uncompressed bytes as storage that costs nothing until used: a view of
+    /// the mapped file for a STORED member (CRC checked as ``data(of:verifyCRC:tensor:)`` would
+    /// check the whole member), deferred storage for a DEFLATED one, inflated when loaded (under
+    /// the memory budget) or streamed by a writer — each time with the size and CRC checked.
+    public func lazyData(of entry: ZipEntry, range: Range<Int>, tensor: Bool = true) throws(FormatError) -> TensorStorage {
+        guard range.lowerBound >= 0, range.upperBound <= entry.uncompressedSize else {
+            throw FormatError(.corrupt, "bytes \(range) lie outside the member's \(entry.uncompressedSize) bytes", file: path, entry: entry.name)
+        }
+        switch entry.method {
+        case .stored:
+            let whole = try data(of: entry, verifyCRC: !tensor || limits.verifyTensorChecksums, tensor: tensor)
+            return TensorStorage(slicing: whole, range: range)
+        case .deflated:
+            try checkRatio(entry)
+            return TensorStorage(deferred: ZipMemberBytes(archive: self, entry: entry, range: range), budget: limits.memory)
+        }
+    }
+
+    /// The first `count` uncompressed bytes of `entry` (fewer when the member is shorter), inflating
+    /// only as far as needed: how a reader looks at a header without making the member's bytes.
+    public func prefix(of entry: ZipEntry, count: Int) throws(FormatError) -> [UInt8] {
+        let n = min(max(0, count), entry.uncompressedSize)
+        let range = entry.dataRange
+        switch entry.method {
+        case .stored:
+            return Array(UnsafeRawBufferPointer(rebasing: file.bytes[range.lowerBound..<(range.lowerBound + n)]))
+        case .deflated:
+            try checkRatio(entry)
+            var out: [UInt8] = []
+            out.reserveCapacity(n)
+            do {
+                try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: file.bytes[range]), declaredSize: entry.uncompressedSize) { piece in
+                    out.append(contentsOf: piece.prefix(n - out.count))
+                    return out.count < n
+                }
+            } catch {
+                throw FormatError(error.reason, error.message, file: path, entry: entry.name, offset: range.lowerBound + (error.offset ?? 0))
+            }
+            return out
+        }
+    }
+
+    /// Refuses a DEFLATED member whose declared size is beyond what its compressed bytes can make.
+    func checkRatio(_ entry: ZipEntry) throws(FormatError) {
+        let ratioCap = Checked.mul(max(entry.compressedSize, 1), limits.maxInflateRatio) ?? Int.max
+        guard entry.uncompressedSize <= ratioCap else {
+            throw FormatError(.hostile, "deflated member claims \(entry.uncompressedSize) bytes from \(entry.compressedSize) compressed bytes, over the \(limits.maxInflateRatio):1 ratio limit (a deflate bomb)",
+                              file: path, entry: entry.name, offset: entry.localHeaderOffset)
+        }
+    }
+
+    static func crcMismatchError(_ entry: ZipEntry, found crc: UInt32, in path: String) -> FormatError {
+        crcMismatch(entry, found: crc, in: path)
     }
 
     /// Bytes checksummed between two page releases while checking a STORED member.

@@ -1,7 +1,8 @@
 /// Writes a ZIP archive sequentially to an ``OutputFile``. STORED data is streamed from the
-/// caller's buffers (mapped input pages can be released behind it) and its CRC-32 is computed on
-/// the way unless the caller knows it; a standard-style local header whose CRC was not known up
-/// front gets it patched in after the data. DEFLATED members are compressed in memory first.
+/// caller's buffers (mapped input pages can be released behind it, deferred input members are made
+/// piece by piece) and its CRC-32 is computed on the way unless the caller knows it; a
+/// standard-style local header whose CRC was not known up front gets it patched in after the data.
+/// DEFLATED members are compressed on the way too, their CRC and compressed size patched in after.
 /// The same members in the same order always give the same bytes (fixed DOS date).
 ///
 /// Styles:
@@ -68,42 +69,70 @@ public final class ZipWriter {
         try result.get()
     }
 
-    /// One piece of a member's data.
+    /// One piece of a member's data: bytes in memory, or a range of a tensor storage (mapped,
+    /// owned, or deferred — a compressed input member made piece by piece while it is written).
     public struct Part {
-        public var bytes: UnsafeRawBufferPointer
-        /// The CRC-32 of `bytes` when already known (a reader checked it), so the writer does not
+        /// Bytes of the part.
+        public let count: Int
+        /// The bytes when they are in memory; nil for deferred storage.
+        let memory: UnsafeRawBufferPointer?
+        /// The CRC-32 of the part when already known (a reader checked it), so the writer does not
         /// compute it again.
         public var crc32: UInt32?
-        /// The storage `bytes` lie in, and where: lets the output copy mapped bytes in the kernel
-        /// and release mapped pages behind the copy.
+        /// The storage the part lies in, and where: lets the output copy mapped bytes in the kernel,
+        /// release mapped pages behind the copy, or stream deferred bytes.
         var source: (storage: TensorStorage, range: Range<Int>)?
 
         public init(_ bytes: UnsafeRawBufferPointer, crc32: UInt32? = nil) {
-            self.bytes = bytes
+            count = bytes.count
+            memory = bytes
             self.crc32 = crc32
         }
 
         /// `range` of `storage`, with the storage's checked CRC-32 when the range is all of it.
         public init(_ storage: TensorStorage, range: Range<Int>) {
-            self.init(UnsafeRawBufferPointer(rebasing: storage.bytes[range]),
-                      crc32: range == 0..<storage.bytes.count ? storage.crc32 : nil)
+            count = range.count
+            memory = storage.isDeferred ? nil : UnsafeRawBufferPointer(rebasing: storage.bytes[range])
+            crc32 = range == 0..<storage.count ? storage.crc32 : nil
             source = (storage, range)
         }
 
-        /// Writes the part to `output`, calling `done` with each written range of `bytes`.
-        func write(to output: OutputFile, each done: (Range<Int>) -> Void) throws(FormatError) {
-            if let (storage, range) = source {
-                if crc32 != nil {
-                    try output.write(storage, range: range, each: done)
-                } else {
-                    try output.write(bytes) { r in
-                        done(r)
-                        storage.releasePages((range.lowerBound + r.lowerBound)..<(range.lowerBound + r.upperBound))
-                    }
-                }
-            } else {
-                try output.write(bytes, each: done)
+        /// Calls `body` with the part's bytes in order, in pieces of bounded size.
+        ///
+        /// Deferred bytes are made on the way (and checked: size, CRC of the input member).
+        func forEachPiece(_ body: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
+            if let (storage, range) = source, memory == nil {
+                try storage.stream(range, into: body)
+                return
             }
+            guard let memory else { return }
+            var start = 0
+            while start < memory.count {
+                let end = min(start + OutputFile.streamChunk, memory.count)
+                try body(UnsafeRawBufferPointer(rebasing: memory[start..<end]))
+                source?.storage.releasePages(((source?.range.lowerBound ?? 0) + start)..<((source?.range.lowerBound ?? 0) + end))
+                start = end
+            }
+        }
+
+        /// Writes the part to `output`; with `summing`, returns the CRC-32 of what it wrote (else 0).
+        /// Mapped bytes whose CRC is not needed are copied in the kernel. `head` collects the
+        /// member's first bytes (up to ``headBytes``).
+        func write(to output: OutputFile, summing: Bool, head: inout [UInt8]) throws(FormatError) -> UInt32 {
+            if !summing, let (storage, range) = source, let memory {
+                ZipWriter.collect(memory, into: &head)
+                try output.write(storage, range: range)
+                return 0
+            }
+            var crc: UInt32 = 0
+            var seen = head
+            try forEachPiece { piece throws(FormatError) in
+                ZipWriter.collect(piece, into: &seen)
+                try output.write(piece)
+                if summing { crc = Zlib.crc32(piece, initial: crc) }
+            }
+            head = seen
+            return crc
         }
     }
 
@@ -136,30 +165,29 @@ public final class ZipWriter {
 
         var size = 0
         for part in parts {
-            guard let s = Checked.add(size, part.bytes.count) else {
+            guard let s = Checked.add(size, part.count) else {
                 throw FormatError(.limitExceeded, "member size overflows", file: output.path, entry: name)
             }
             size = s
         }
-        // CRC known before the data only when every part's is known, or after summing (deflate).
+        // CRC known before the data when every part's is known or small enough to sum first;
+        // otherwise (and always for deflate, whose sizes are known only after) patched in after.
         var crc: UInt32 = 0
-        var crcKnown = true
-        for part in parts {
+        var crcKnown = method == .stored
+        for part in parts where crcKnown {
             if let c = part.crc32 {
-                crc = Zlib.crc32Combine(crc, c, lengthOfB: part.bytes.count)
-            } else if method == .deflated || part.bytes.count <= 4096 {
-                crc = Zlib.crc32(part.bytes, initial: crc)
+                crc = Zlib.crc32Combine(crc, c, lengthOfB: part.count)
+            } else if let bytes = part.memory, bytes.count <= 4096 {
+                crc = Zlib.crc32(bytes, initial: crc)
             } else {
                 crcKnown = false
-                break
             }
         }
-        var compressed: [UInt8] = []
-        if method == .deflated {
-            do { compressed = try Zlib.deflateRaw(parts.map(\.bytes)) } catch { throw error.inFile(output.path).inEntry(name) }
-        }
+        if !crcKnown { crc = 0 }
         let usize = UInt64(size)
-        let csize = method == .deflated ? UInt64(compressed.count) : usize
+        // Deflate output is at most deflateBound(usize): zip64 fields are reserved when that could reach the threshold.
+        let csizeBound = method == .deflated ? Zlib.deflateBound(size) : usize
+        var csize = usize
         let lho = UInt64(output.position)
         let nonASCII = nameBytes.contains { $0 >= 0x80 }
 
@@ -169,7 +197,7 @@ public final class ZipWriter {
         let t = zip64Threshold
         switch style {
         case .standard:
-            let zip64 = usize >= t || csize >= t
+            let zip64 = usize >= t || csizeBound >= t
             record.localZip64 = zip64
             record.flags = nonASCII ? ZipFormat.flagUTF8 : 0
             var extra = LEBytes()
@@ -233,18 +261,50 @@ public final class ZipWriter {
         }
 
         try output.write(header.bytes)
+        let dataStart = output.position
+        var head: [UInt8] = []
         if method == .deflated {
-            try output.write(compressed)
+            var summed: UInt32 = 0
+            do {
+                let deflater = try Zlib.RawDeflater()
+                for part in parts {
+                    try part.forEachPiece { piece throws(FormatError) in
+                        ZipWriter.collect(piece, into: &head)
+                        summed = Zlib.crc32(piece, initial: summed)
+                        try deflater.feed(piece) { out throws(FormatError) in try output.write(out) }
+                    }
+                }
+                try deflater.finish { out throws(FormatError) in try output.write(out) }
+            } catch {
+                throw error.inFile(output.path).inEntry(name)
+            }
+            crc = summed
+            csize = UInt64(output.position - dataStart)
+            record.crc = crc
+            record.compressedSize = csize
+            var fields = LEBytes()
+            fields.u32(crc)
+            if record.localZip64 {
+                try output.patch(fields.bytes, at: Int(lho) + 14)
+                var sizes = LEBytes()
+                sizes.u64(usize)
+                sizes.u64(csize)
+                try output.patch(sizes.bytes, at: Int(lho) + ZipFormat.localHeaderSize + nameBytes.count + 4)
+            } else {
+                fields.u32(UInt32(csize))
+                try output.patch(fields.bytes, at: Int(lho) + 14)
+            }
         } else if crcKnown {
-            for part in parts { try part.write(to: output) { _ in } }
+            for part in parts { _ = try part.write(to: output, summing: false, head: &head) }
         } else {
             crc = 0
             for part in parts {
-                let known = part.crc32
-                try part.write(to: output) { range in
-                    if known == nil { crc = Zlib.crc32(UnsafeRawBufferPointer(rebasing: part.bytes[range]), initial: crc) }
+                if let known = part.crc32 {
+                    _ = try part.write(to: output, summing: false, head: &head)
+                    crc = Zlib.crc32Combine(crc, known, lengthOfB: part.count)
+                } else {
+                    crc = Zlib.crc32Combine(crc, try part.write(to: output, summing: true, head: &head), lengthOfB: part.count)
                 }
-                if let known { crc = Zlib.crc32Combine(crc, known, lengthOfB: part.bytes.count) }
             }
             record.crc = crc
             if style == .standard {
@@ -267,8 +327,20 @@ public final class ZipWriter {
             try output.write(descriptor.bytes)
         }
         records.append(record)
+        memberHeads.append(head)
         names.insert(name)
     }
+
+    /// Bytes of each member's start kept in ``memberHeads``.
+    public static let headBytes = 8
+
+    static func collect(_ piece: UnsafeRawBufferPointer, into head: inout [UInt8]) {
+        if head.count < headBytes { head.append(contentsOf: piece.prefix(headBytes - head.count)) }
+    }
+
+    /// The first ``headBytes`` uncompressed bytes of each member (fewer for shorter ones), in the
+    /// order the members were added (PyTorch's serialization id hashes them).
+    public private(set) var memberHeads: [[UInt8]] = []
 
     /// CRC-32 of each member's uncompressed bytes, in the order the members were added.
     public var memberCRCs: [UInt32] { records.map(\.crc) }

@@ -55,21 +55,44 @@ public enum Zlib {
     @discardableResult
     static func inflateRaw(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
                            chunk: Int) throws(FormatError) -> Int {
+        try inflateStream(source, declaredSize: destination.count, chunk: chunk,
+                          window: { produced in UnsafeMutableRawBufferPointer(rebasing: destination[produced...]) },
+                          each: { _ in true })
+    }
+
+    /// Bytes inflated per piece by ``inflateRaw(_:declaredSize:each:)``.
+    static let streamWindow = 1 << 20
+
+    /// Inflates `source`, which must make exactly `declaredSize` bytes, handing them to `each` in
+    /// order in pieces of at most 1 MiB (memory stays at one piece whatever the size). `each`
+    /// returns false to stop early: the rest of the stream is then neither inflated nor checked.
+    /// Errors as ``inflateRaw(_:into:)``. Returns the input bytes consumed.
+    @discardableResult
+    public static func inflateRaw(_ source: UnsafeRawBufferPointer, declaredSize: Int,
+                                  each: (UnsafeRawBufferPointer) throws(FormatError) -> Bool) throws(FormatError) -> Int {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: streamWindow, alignment: 64)
+        defer { scratch.deallocate() }
+        return try inflateStream(source, declaredSize: declaredSize, chunk: chunk, window: { _ in scratch }, each: each)
+    }
+
+    /// The one inflate loop. `window(produced)` gives the buffer the next bytes go into (only its
+    /// first `declaredSize − produced` bytes are used); `each` sees every produced piece.
+    static func inflateStream(_ source: UnsafeRawBufferPointer, declaredSize: Int, chunk: Int,
+                              window: (Int) -> UnsafeMutableRawBufferPointer,
+                              each: (UnsafeRawBufferPointer) throws(FormatError) -> Bool) throws(FormatError) -> Int {
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw FormatError(.unreadable, "zlib could not start an inflate stream")
         }
-        // zlib refuses a null output pointer even with no room, so an empty destination gets a dummy.
-        let dummy = UnsafeMutablePointer<Bytef>.allocate(capacity: 1)
+        // One byte past the declared size: inflating anything into it proves the stream is longer.
+        let probe = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
         defer {
             inflateEnd(&stream)
-            dummy.deallocate()
+            probe.deallocate()
         }
         var inDone = 0
-        var outDone = 0
+        var produced = 0
         stream.avail_in = 0
-        stream.next_out = dummy
-        stream.avail_out = 0
         while true {
             if stream.avail_in == 0, inDone < source.count, let base = source.baseAddress {
                 let n = min(chunk, source.count - inDone)
@@ -77,37 +100,35 @@ public enum Zlib {
                 stream.avail_in = uInt(n)
                 inDone += n
             }
-            if stream.avail_out == 0, outDone < destination.count, let base = destination.baseAddress {
-                let n = min(chunk, destination.count - outDone)
-                stream.next_out = base.advanced(by: outDone).assumingMemoryBound(to: Bytef.self)
-                stream.avail_out = uInt(n)
-                outDone += n
-            }
-            let lastIn = inDone == source.count
-            let lastOut = outDone == destination.count
-            let status = inflate(&stream, lastIn && lastOut ? Z_FINISH : Z_NO_FLUSH)
+            let wanted = declaredSize - produced
+            let target = wanted > 0 ? window(produced) : probe
+            let room = wanted > 0 ? min(target.count, wanted, chunk) : 1
+            stream.next_out = target.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(room)
+            let status = inflate(&stream, Z_NO_FLUSH)
+            let made = room - Int(stream.avail_out)
             let consumed = inDone - Int(stream.avail_in)
-            let produced = outDone - Int(stream.avail_out)
+            if made > 0 {
+                guard wanted > 0 else {
+                    throw FormatError(.hostile, "deflate stream inflates to more than the \(declaredSize) bytes declared",
+                                      offset: consumed)
+                }
+                produced += made
+                guard try each(UnsafeRawBufferPointer(rebasing: target[0..<made])) else { return consumed }
+            }
             switch status {
             case Z_STREAM_END:
-                guard produced == destination.count else {
-                    throw FormatError(.corrupt, "deflate stream ends after \(produced) bytes, \(destination.count) declared",
+                guard produced == declaredSize else {
+                    throw FormatError(.corrupt, "deflate stream ends after \(produced) bytes, \(declaredSize) declared",
                                       offset: consumed)
                 }
                 return consumed
             case Z_OK:
                 continue
             case Z_BUF_ERROR:
-                if stream.avail_out == 0 && lastOut {
-                    throw FormatError(.hostile, "deflate stream inflates to more than the \(destination.count) bytes declared",
+                guard stream.avail_in == 0, inDone < source.count else {
+                    throw FormatError(.truncated, "deflate stream ends before its end-of-stream marker (\(produced) of \(declaredSize) bytes inflated)",
                                       offset: consumed)
-                }
-                if stream.avail_in == 0 && lastIn {
-                    throw FormatError(.truncated, "deflate stream ends before its end-of-stream marker (\(produced) of \(destination.count) bytes inflated)",
-                                      offset: consumed)
-                }
-                guard stream.avail_in == 0 || stream.avail_out == 0 else {
-                    throw FormatError(.corrupt, "deflate stream makes no progress", offset: consumed)
                 }
                 continue
             case Z_MEM_ERROR:
@@ -126,48 +147,82 @@ public enum Zlib {
     }
 
     static func deflateRaw(_ parts: [UnsafeRawBufferPointer], level: Int32, chunk: Int) throws(FormatError) -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                            zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw FormatError(.unreadable, "zlib could not start a deflate stream")
-        }
-        defer { deflateEnd(&stream) }
+        let deflater = try RawDeflater(level: level, chunk: chunk)
         var output: [UInt8] = []
-        let total = parts.reduce(0) { $0 &+ $1.count }
-        output.reserveCapacity(min(total / 2 + 64, 64 << 20))
-        let outChunk = 1 << 20
-        var scratch = [UInt8](repeating: 0, count: outChunk)
+        for part in parts {
+            try deflater.feed(part) { output.append(contentsOf: $0) }
+        }
+        try deflater.finish { output.append(contentsOf: $0) }
+        return output
+    }
 
-        func run(_ flush: Int32) throws(FormatError) -> Int32 {
-            var status: Int32 = Z_OK
-            repeat {
-                status = scratch.withUnsafeMutableBytes { out -> Int32 in
-                    stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    stream.avail_out = uInt(outChunk)
-                    let s = deflate(&stream, flush)
-                    output.append(contentsOf: out.prefix(outChunk - Int(stream.avail_out)))
-                    return s
-                }
-                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-                    throw FormatError(.unreadable, "zlib deflate failed (error \(status))")
-                }
-            } while stream.avail_out == 0 && status != Z_STREAM_END
-            return status
+    /// The most bytes deflating `count` bytes can produce (zlib's `deflateBound` for our settings).
+    public static func deflateBound(_ count: Int) -> UInt64 {
+        let n = UInt64(max(0, count))
+        return n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 64
+    }
+
+    /// A raw deflate stream compressed piece by piece: ``feed(_:into:)`` any number of times, then
+    /// ``finish(into:)``. Compressed bytes go to `sink` in pieces of at most 1 MiB, so memory stays
+    /// bounded whatever the input's size. Settings as ``deflateRaw(_:level:)``.
+    public final class RawDeflater {
+        private var stream = z_stream()
+        private let chunk: Int
+        private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        private var finished = false
+
+        public convenience init(level: Int32 = 6) throws(FormatError) {
+            try self.init(level: level, chunk: Zlib.chunk)
         }
 
-        for part in parts {
-            guard let base = part.baseAddress else { continue }
+        init(level: Int32, chunk: Int) throws(FormatError) {
+            self.chunk = chunk
+            guard deflateInit2_(&stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                                zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                scratch.deallocate()
+                throw FormatError(.unreadable, "zlib could not start a deflate stream")
+            }
+        }
+
+        deinit {
+            deflateEnd(&stream)
+            scratch.deallocate()
+        }
+
+        /// Compresses `bytes`.
+        public func feed(_ bytes: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
+            guard let base = bytes.baseAddress else { return }
             var done = 0
-            while done < part.count {
-                let n = min(chunk, part.count - done)
+            while done < bytes.count {
+                let n = min(chunk, bytes.count - done)
                 stream.next_in = UnsafeMutablePointer(mutating: base.advanced(by: done).assumingMemoryBound(to: Bytef.self))
                 stream.avail_in = uInt(n)
-                _ = try run(Z_NO_FLUSH)
+                _ = try run(Z_NO_FLUSH, sink)
                 done += n
             }
         }
-        stream.avail_in = 0
-        while try run(Z_FINISH) != Z_STREAM_END {}
-        return output
+
+        /// Ends the stream.
+        public func finish(into sink: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
+            guard !finished else { return }
+            stream.avail_in = 0
+            while try run(Z_FINISH, sink) != Z_STREAM_END {}
+            finished = true
+        }
+
+        private func run(_ flush: Int32, _ sink: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) -> Int32 {
+            var status: Int32 = Z_OK
+            repeat {
+                stream.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(scratch.count)
+                status = deflate(&stream, flush)
+                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                    throw FormatError(.unreadable, "zlib deflate failed (error \(status))")
+                }
+                let made = scratch.count - Int(stream.avail_out)
+                if made > 0 { try sink(UnsafeRawBufferPointer(rebasing: scratch[0..<made])) }
+            } while stream.avail_out == 0 && status != Z_STREAM_END
+            return status
+        }
     }
 }

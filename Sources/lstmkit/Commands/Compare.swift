@@ -76,8 +76,9 @@ struct Compare: ConsoleCommand {
     }
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let modelA = try ModelInput.load(a, limits: limitOptions.limits)
-        let modelB = try ModelInput.load(b, limits: limitOptions.limits)
+        let limits = limitOptions.limits
+        let modelA = try ModelInput.load(a, limits: limits)
+        let modelB = try ModelInput.load(b, limits: limits)
         let lstmA = try ModelInput.module(named: module, in: modelA)
         let nameB = moduleB ?? (module.flatMap { m in modelB.discovered.contains { $0.name == m } ? m : nil })
         let lstmB = try ModelInput.module(named: nameB, in: modelB)
@@ -89,10 +90,10 @@ struct Compare: ConsoleCommand {
         if problems.isEmpty {
             if numeric {
                 tol = tolerance.resolved(default: Tolerance.default(for: dtypeA, dtypeB))
-                results = try numericResults(lstmA, lstmB, tol)
+                results = try numericResults(lstmA, lstmB, tol, limits: limits)
             } else {
                 tol = tolerance.resolved(default: dtypeA == dtypeB ? .exact : Tolerance.default(for: dtypeA, dtypeB))
-                results = ModuleComparison.weights(lstmA, lstmB, tol)
+                results = try ModuleComparison.weights(lstmA, lstmB, tol)
             }
         }
         let same = problems.isEmpty && results.allSatisfy(\.passed)
@@ -135,10 +136,10 @@ struct Compare: ConsoleCommand {
                                                                            reference: "A's"))
     }
 
-    private func numericResults(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance) throws -> [ToleranceComparison] {
+    private func numericResults(_ x: LSTMModule, _ y: LSTMModule, _ tol: Tolerance, limits: Limits) throws -> [ToleranceComparison] {
         do {
             return try ModuleComparison.outputs(x, y, seed: seed, steps: steps, batch: batch, precision: precision.precision,
-                                                tolerance: tol, limits: limitOptions.limits)
+                                                tolerance: tol, limits: limits)
         } catch {
             throw CommandFailure.unusable(error.formatError(file: a))
         }

@@ -80,16 +80,17 @@ struct Run: ConsoleCommand {
     }
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let loaded = try ModelInput.load(model, limits: limitOptions.limits)
+        let limits = limitOptions.limits
+        let loaded = try ModelInput.load(model, limits: limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
         var given: ForwardInputs
         do {
-            given = try ForwardInputs(arrays: try ArrayFileInput.arrays(input, limits: limitOptions.limits), allowSingle: true)
+            given = try ForwardInputs(arrays: try ArrayFileInput.arrays(input, limits: limits), allowSingle: true)
         } catch let error as FormatError {
             throw CommandFailure.unusable(error.inFile(input))
         }
-        if let h0 { given.h0 = try ArrayFileInput.array("h0", in: h0, limits: limitOptions.limits) }
-        if let c0 { given.c0 = try ArrayFileInput.array("c0", in: c0, limits: limitOptions.limits) }
+        if let h0 { given.h0 = try ArrayFileInput.array("h0", in: h0, limits: limits) }
+        if let c0 { given.c0 = try ArrayFileInput.array("c0", in: c0, limits: limits) }
         let x = given.input, h = given.h0, c = given.c0
         let first = batchFirst || given.batchFirst
         let lengthValues = given.sequenceLengths
@@ -101,7 +102,7 @@ struct Run: ConsoleCommand {
             let prepared = try LSTMForward.prepare(module: lstm, precision: precision.precision, threads: threads)
             func forward() throws(ForwardError) -> LSTMOutputs {
                 try prepared.run(input: x, h0: h, c0: c, batchFirst: first, sequenceLengths: lengthValues,
-                                 limits: limitOptions.limits)
+                                 limits: limits)
             }
             if let runs = timeRuns, runs > 0 {
                 var times: [String] = []

@@ -53,17 +53,18 @@ struct Verify: ConsoleCommand {
     @OptionGroup var limitOptions: LimitOptions
 
     func execute(_ console: Console) throws -> ExitStatus {
-        let loaded = try ModelInput.load(model, limits: limitOptions.limits)
+        let limits = limitOptions.limits
+        let loaded = try ModelInput.load(model, limits: limits)
         let lstm = try ModelInput.module(named: module, in: loaded)
         let case_: Golden
-        do { case_ = try Golden(tensors: try ArrayFileInput.arrays(golden, limits: limitOptions.limits)) } catch let error as FormatError {
+        do { case_ = try Golden(tensors: try ArrayFileInput.arrays(golden, limits: limits)) } catch let error as FormatError {
             throw CommandFailure.unusable(error.inFile(golden))
         }
         let tol = tolerance.resolved(default: case_.defaultTolerance(moduleDType: lstm.config.dtype))
         let results: [ToleranceComparison]
         do {
             results = try case_.verify(module: lstm, tolerance: tol, precision: precision.precision,
-                                       limits: limitOptions.limits)
+                                       limits: limits)
         } catch {
             throw CommandFailure.unusable(error.formatError(file: error.argument == .module ? model : golden))
         }

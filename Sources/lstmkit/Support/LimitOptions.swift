@@ -1,20 +1,22 @@
 import ArgumentParser
 import TensorFormats
 
-/// `--max-bytes SIZE`: the most bytes that may be inflated from the compressed members of one input
-/// archive (``Limits/maxInflatedBytes``, default 16 GiB); the other caps of ``Limits`` keep their
-/// defaults. Add to a command that reads files with `@OptionGroup var limitOptions: LimitOptions`
-/// and read them through `limitOptions.limits`.
+/// `--max-bytes SIZE`: the memory budget (``Limits/memory``) for everything sized by the inputs —
+/// inflated members, tensor copies and casts, the forward pass; by default ¾ of the machine's
+/// memory (``MemoryBudget/defaultLimit``) and what `ulimit -v` leaves. The other caps of ``Limits``
+/// keep their defaults. Add to a command that reads files with
+/// `@OptionGroup var limitOptions: LimitOptions` and take `limitOptions.limits` once per run: each
+/// call makes a new budget.
 struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-bytes"),
-            help: ArgumentHelp("Most bytes to inflate from a compressed input (npz, PyTorch zip); K, M, G, T suffixes are powers of 1024 (default 16G).",
+            help: ArgumentHelp("Memory budget for data sized by the inputs (inflated members, copies, the forward pass); K, M, G, T suffixes are powers of 1024 (default: 3/4 of the machine's memory).",
                                valueName: "size"))
     var maxBytes: ByteSize?
 
     /// ``Limits/default`` with the options applied.
     var limits: Limits {
         var limits = Limits.default
-        if let maxBytes { limits.maxInflatedBytes = maxBytes.bytes }
+        if let maxBytes { limits.memory = MemoryBudget(limit: maxBytes.bytes) }
         return limits
     }
 }

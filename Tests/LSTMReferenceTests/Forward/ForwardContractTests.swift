@@ -141,24 +141,27 @@ import TensorFormats
 
     @Test func workingMemoryIsCappedBeforeAllocation() throws {
         let cfg = LSTMConfig(inputSize: 8, hiddenSize: 16, numLayers: 2, bidirectional: true)
+        let budget = MemoryBudget(limit: 16 << 30)
         #expect(throws: Never.self) {
-            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 100, batch: 4, chunkRows: 512, chunked: true,
-                                               limit: Limits.default.forwardPassBytes)
+            let held = try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 100, batch: 4, chunkRows: 512, chunked: true,
+                                                          budget: budget)
+            #expect(budget.heldBytes == held.bytes && held.bytes > 0)
         }
+        #expect(budget.heldBytes == 0)
         #expect(throws: ForwardError.self) {
-            try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 1 << 30, batch: 64, chunkRows: 512, chunked: true,
-                                               limit: Limits.default.forwardPassBytes)
+            _ = try LSTMForward.checkWorkingMemory(Float.self, config: cfg, steps: 1 << 30, batch: 64, chunkRows: 512, chunked: true,
+                                               budget: budget)
         }
         // Sizes that overflow Int are over the limit, not a trap.
         let hostile = LSTMConfig(inputSize: 8, hiddenSize: Int.max / 3, numLayers: 1)
         #expect(throws: ForwardError.self) {
-            try LSTMForward.checkWorkingMemory(Float.self, config: hostile, steps: 2, batch: 2, chunkRows: 512, chunked: true,
-                                               limit: Limits.default.forwardPassBytes)
+            _ = try LSTMForward.checkWorkingMemory(Float.self, config: hostile, steps: 2, batch: 2, chunkRows: 512, chunked: true,
+                                               budget: budget)
         }
         // The public entry point applies it.
         let (m, g) = try Self.load("l1_uni")
         var small = Limits.default
-        small.forwardPassBytes = 1000
+        small.memory = MemoryBudget(limit: 1000)
         #expect(throws: ForwardError.self) {
             _ = try LSTMForward.run(Float.self, module: m, input: g.input, h0: nil, c0: nil, batchFirst: false,
                                     sequenceLengths: nil, threads: 1, limits: small)

@@ -491,13 +491,20 @@ func pattern(_ n: Int, seed: Int = 0) -> [UInt8] { (0..<n).map { UInt8(($0 &* 7 
         expectFailure(larger, .corrupt, "ends after 5000 bytes", entry: "b", member: "b")
     }
 
-    @Test func totalInflatedBytesAreCapped() throws {
+    /// Inflated members hold their bytes in the memory budget while they live.
+    @Test func inflatedBytesAreAdmittedByTheBudget() throws {
         var limits = Limits()
-        limits.maxInflatedBytes = 6000
+        limits.memory = MemoryBudget(limit: 6000)
         let archive = try Scratch.archive(try ZipTests.sample(), limits: limits)
-        _ = try archive.data(of: archive.entries[1])
+        var first: TensorStorage? = try archive.data(of: archive.entries[1])
+        #expect(limits.memory.heldBytes == 5000)
         let e = try #require(formatError { _ = try archive.data(of: archive.entries[1]) })
         #expect(e.reason == .limitExceeded && e.entry == "b")
+        #expect(e.message.contains("over the memory budget of 5.9 KiB"), "\(e.message)")
+        withExtendedLifetime(first) {}
+        first = nil
+        #expect(limits.memory.heldBytes == 0)
+        _ = try archive.data(of: archive.entries[1])
     }
 
     @Test func unsupportedFeaturesAreRefused() throws {
