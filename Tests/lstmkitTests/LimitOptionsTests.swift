@@ -23,7 +23,7 @@ import TensorFormats
         let options = try LimitOptions.parse([])
         #expect(options.limits.memory === MemoryBudget.process)
         #expect(MemoryBudget.process.limit == MemoryBudget.defaultLimit && MemoryBudget.defaultLimit > 0)
-        #expect(try LimitOptions.parse(["--max-bytes", "3M"]).limits.memory.limit == 3 << 20)
+        #expect(try LimitOptions.parse(["--max-bytes", "3M"]).makeBudget().limit == 3 << 20)
     }
 
     /// inspect and validate read npy headers only: no budget is needed, however small.

@@ -40,7 +40,7 @@ enum StateDict {
             let values = (0..<shape.reduce(1, *)).map { n + Float($0) * 0.001 }
             n += 1
             let t = try! Tensor(float32: values, shape: shape)
-            return c.dtype == .float32 ? t : t.converted(to: c.dtype)
+            return c.dtype == .float32 ? t : try! t.converted(to: c.dtype)
         }
         for k in 0..<c.numLayers {
             for s in c.bidirectional ? ["", "_reverse"] : [""] {

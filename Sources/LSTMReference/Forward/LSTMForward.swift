@@ -214,6 +214,8 @@ public enum LSTMForward {
         let specs = try gateSpecs(module)
         let onnxReverse = module.variant?.direction == .reverse && D == 1
         var layers: [[PreparedDirection<T>]] = []
+        // Each weight's values and its packed copy, admitted while it is converted.
+        var converting: MemoryReservation?
         for (k, layer) in module.layers.enumerated() {
             var dirs: [PreparedDirection<T>] = []
             for (d, w) in layer.enumerated() {
@@ -221,6 +223,13 @@ public enum LSTMForward {
                 func values(_ t: Tensor, _ name: String, _ shape: [Int]) throws(ForwardError) -> [T] {
                     guard t.shape == shape, t.dtype.isFloatingPoint else {
                         throw ForwardError(.module, .unsupported, "\(name + suffix) has shape \(t.shape) (\(t.dtype.name)); the forward pass needs \(shape) of a float dtype", tensor: name + suffix)
+                    }
+                    converting = nil
+                    do {
+                        converting = try MemoryBudget.current.reserve(2 * t.elementCount * MemoryLayout<T>.size,
+                                                                      for: "converting \(name + suffix) of shape \(t.shape)")
+                    } catch {
+                        throw ForwardError(.module, error.reason, error.message, tensor: name + suffix)
                     }
                     return T.values(of: try loaded(t, .module, name: name + suffix))
                 }
@@ -247,6 +256,7 @@ public enum LSTMForward {
             }
             layers.append(dirs)
         }
+        withExtendedLifetime(converting) {}
         return ForwardPass(hidden: H, outputSize: R, inputSize: cfg.inputSize, directions: D, layers: layers,
                            threads: Swift.max(1, threads))
     }

@@ -57,24 +57,17 @@ public struct ToleranceComparison: Sendable, Equatable {
                       expected.elementCount, tolerance)
             return
         }
-        let a = actual.contiguous(), e = expected.contiguous()
-        let n = e.elementCount, slice = Swift.max(1, sliceElements)
+        let n = expected.elementCount, slice = Swift.max(1, sliceElements)
         var acc = Accumulator(tolerance: tolerance)
         var start = 0
         while start < n {
             let len = Swift.min(slice, n - start)
-            let av = ToleranceComparison.slice(a, start, len)?.doubles() ?? []
-            let ev = ToleranceComparison.slice(e, start, len)?.doubles() ?? []
+            let av = actual.doubles(elements: start..<(start + len))
+            let ev = expected.doubles(elements: start..<(start + len))
             for i in 0..<Swift.min(av.count, ev.count) { acc.add(av[i], ev[i]) }
             start += len
         }
         self.init(name: name, shape: expected.shape, acc)
-    }
-
-    /// Elements `start ..< start + count` of a contiguous tensor, as a 1-d view.
-    private static func slice(_ t: Tensor, _ start: Int, _ count: Int) -> Tensor? {
-        try? Tensor(dtype: t.dtype, shape: [count], byteOrder: t.byteOrder, storage: t.storage,
-                    byteOffset: t.byteOffset + start * t.dtype.itemSize)
     }
 
     private init(name: String, shapeMismatch actual: [Int], _ expected: [Int], counts a: Int, _ b: Int, _ tolerance: Tolerance) {

@@ -47,7 +47,11 @@ struct ConversionPlan {
                     let e = error.inFile(source)
                     throw ConversionError(.unusable, e.description, formatError: e)
                 }
-                let cast = request.dtype.map { inMemory.converted(to: $0) } ?? inMemory
+                let cast: LSTMModule
+                do { cast = try request.dtype.map { (d: DType) throws(FormatError) -> LSTMModule in try inMemory.converted(to: d) } ?? inMemory } catch {
+                    let e = error.inFile(source)
+                    throw ConversionError(.unusable, e.description, formatError: e)
+                }
                 plan.graphModule = cast
                 plan.entries = cast.canonicalTensors().map(TensorEntry.init)
                 let others = file.tensors.count - candidate.sourceTensors.count
@@ -136,14 +140,19 @@ extension ConversionError {
 
 extension LSTMModule {
     /// This module with every floating tensor cast to `dtype` (round to nearest even).
-    public func converted(to dtype: DType) -> LSTMModule {
-        func cast(_ t: Tensor?) -> Tensor? { t.map { $0.dtype.isFloatingPoint ? $0.converted(to: dtype) : $0 } }
+    public func converted(to dtype: DType) throws(FormatError) -> LSTMModule {
+        func cast(_ t: Tensor) throws(FormatError) -> Tensor { t.dtype.isFloatingPoint ? try t.converted(to: dtype) : t }
+        func cast(_ t: Tensor?) throws(FormatError) -> Tensor? {
+            guard let t else { return nil }
+            return try cast(t) as Tensor
+        }
         var copy = self
-        copy.layers = layers.map { layer in
-            layer.map { w in
-                LSTMDirectionWeights(weightIH: cast(w.weightIH) ?? w.weightIH, weightHH: cast(w.weightHH) ?? w.weightHH,
-                                     biasIH: cast(w.biasIH), biasHH: cast(w.biasHH), weightHR: cast(w.weightHR),
-                                     peephole: cast(w.peephole))
+        for (k, layer) in layers.enumerated() {
+            for (d, w) in layer.enumerated() {
+                copy.layers[k][d] = LSTMDirectionWeights(
+                    weightIH: try cast(w.weightIH) as Tensor, weightHH: try cast(w.weightHH) as Tensor,
+                    biasIH: try cast(w.biasIH), biasHH: try cast(w.biasHH), weightHR: try cast(w.weightHR),
+                    peephole: try cast(w.peephole))
             }
         }
         if config.dtype.isFloatingPoint { copy.config.dtype = dtype }

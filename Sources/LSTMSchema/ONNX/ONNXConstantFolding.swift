@@ -102,6 +102,11 @@ final class ONNXConstantFolding {
         func fail(_ message: String) -> NotConstant {
             NotConstant(result: .failed(FormatError(.corrupt, "\(label): \(message)", entry: node.name)))
         }
+        /// Input `slot` as a host tensor (a copy admitted by the memory budget).
+        func host(_ slot: Int) throws(NotConstant) -> HostTensor {
+            let t = try required(slot)
+            do { return try HostTensor(t) } catch { throw NotConstant(result: .failed(error.inEntry(node.name))) }
+        }
         do throws(NotConstant) {
             let out: HostTensor
             switch node.opType {
@@ -109,18 +114,18 @@ final class ONNXConstantFolding {
                 return constantNode(node)
             case "Identity", "Dropout":
                 guard node.outputs.first == output else { return .notConstant("the mask of a \(label)") }
-                out = try HostTensor(required(0))
+                out = try host(0)
             case "Cast":
                 guard let to = node.attribute("to")?.int, let dtype = Self.castTarget(to) else {
                     return .notConstant("computed by a \(label) to a data type lstmkit does not evaluate")
                 }
-                out = try HostTensor(required(0)).cast(to: dtype)
+                out = try host(0).cast(to: dtype)
             case "Reshape":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let shape = try required(1).int64s()
                 out = try x.reshaped(Self.reshapeTarget(shape, of: x.shape, allowZero: node.attribute("allowzero")?.int == 1).orThrow(fail("shape \(shape) does not fit \(x.shape)")))
             case "Unsqueeze":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let axes = try input(1)?.int64s() ?? node.attribute("axes")?.ints ?? []
                 var shape = x.shape
                 let rank = shape.count + axes.count
@@ -128,29 +133,29 @@ final class ONNXConstantFolding {
                 for a in normal.sorted() { shape.insert(1, at: a) }
                 out = x.reshaped(shape)
             case "Squeeze":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let axes = try input(1)?.int64s() ?? node.attribute("axes")?.ints
                 let normal = try axes.map { a throws(NotConstant) in try Self.axes(a, rank: x.shape.count).orThrow(fail("axes \(a) do not fit rank \(x.shape.count)")) }
                 let keep = x.shape.indices.filter { normal.map { !$0.contains($0) } ?? (x.shape[$0] != 1) }
                 guard normal?.allSatisfy({ x.shape[$0] == 1 }) ?? true else { throw fail("squeezes an axis that is not 1") }
                 out = x.reshaped(keep.map { x.shape[$0] })
             case "Flatten":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let axis = try Self.axes([node.attribute("axis")?.int ?? 1], rank: x.shape.count + 1).orThrow(fail("axis out of range"))[0]
                 out = x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])
             case "Transpose":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let perm = node.attribute("perm")?.ints.map { $0.map(Int.init) } ?? Array(x.shape.indices.reversed())
                 guard perm.sorted() == Array(x.shape.indices) else { throw fail("perm \(perm) does not fit rank \(x.shape.count)") }
                 out = x.transposed(perm)
             case "Concat":
                 var parts: [HostTensor] = []
-                for slot in node.inputs.indices { if let t = try input(slot) { parts.append(HostTensor(t)) } }
+                for slot in node.inputs.indices where try input(slot) != nil { parts.append(try host(slot)) }
                 guard let first = parts.first, let axis = Self.axes([node.attribute("axis")?.int ?? 0], rank: first.shape.count)?.first,
                       let joined = HostTensor.concat(parts, axis: axis) else { throw fail("inputs do not concatenate") }
                 out = joined
             case "Split":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 guard let axis = Self.axes([node.attribute("axis")?.int ?? 0], rank: x.shape.count)?.first,
                       let k = node.outputs.firstIndex(of: output) else { throw fail("axis out of range") }
                 var sizes = try input(1)?.int64s().map(Int.init) ?? node.attribute("split")?.ints?.map(Int.init)
@@ -166,7 +171,7 @@ final class ONNXConstantFolding {
                 let start = sizes[..<k].reduce(0, +)
                 out = x.sliced(axis: axis, start: start, step: 1, count: sizes[k])
             case "Slice":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let starts = try input(1)?.int64s() ?? node.attribute("starts")?.ints ?? []
                 let ends = try input(2)?.int64s() ?? node.attribute("ends")?.ints ?? []
                 let axesIn = try input(3)?.int64s() ?? node.attribute("axes")?.ints ?? (0..<Int64(starts.count)).map { $0 }
@@ -181,7 +186,7 @@ final class ONNXConstantFolding {
                 }
                 out = y
             case "Gather":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let indices = try required(1)
                 guard let axis = Self.axes([node.attribute("axis")?.int ?? 0], rank: x.shape.count)?.first else { throw fail("axis out of range") }
                 let dim = x.shape[axis]
@@ -189,7 +194,7 @@ final class ONNXConstantFolding {
                 guard idx.allSatisfy({ (0..<dim).contains($0) }) else { throw fail("index out of range of axis \(axis) (\(dim))") }
                 out = x.gathered(axis: axis, indices: idx, indexShape: indices.shape)
             case "Expand":
-                let x = try HostTensor(required(0))
+                let x = try host(0)
                 let shape = try required(1).int64s().map(Int.init)
                 guard let target = Self.broadcast(x.shape, shape) else { throw fail("cannot broadcast \(x.shape) to \(shape)") }
                 try admit(target, label: label, node: node)
@@ -198,7 +203,7 @@ final class ONNXConstantFolding {
                 let shape = try required(0).int64s().map(Int.init)
                 guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("negative shape \(shape)") }
                 try admit(shape, label: label, node: node)
-                let fill = node.attribute("value")?.tensor?.tensor.map(HostTensor.init) ?? HostTensor(float: 0)
+                let fill = node.attribute("value")?.tensor?.tensor.flatMap { try? HostTensor($0) } ?? HostTensor(float: 0)
                 guard fill.count == 1 else { throw fail("value is not one element") }
                 out = fill.broadcast(to: shape)
             case "Shape":
@@ -210,7 +215,7 @@ final class ONNXConstantFolding {
                 dims = s < e ? Array(dims[s..<e]) : []
                 out = HostTensor(int64: dims, shape: [dims.count])
             case "Add", "Sub", "Mul", "Div":
-                let a = try HostTensor(required(0)), b = try HostTensor(required(1))
+                let a = try host(0), b = try host(1)
                 guard let shape = Self.broadcast(a.shape, b.shape) else { throw fail("cannot broadcast \(a.shape) with \(b.shape)") }
                 try admit(shape, label: label, node: node)
                 guard let r = HostTensor.arithmetic(node.opType, a, b, shape: shape) else {

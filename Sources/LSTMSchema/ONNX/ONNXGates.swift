@@ -18,11 +18,11 @@ enum ONNXGates {
         guard start >= 0, blockElements >= 0, start + 4 * blockElements <= t.elementCount else {
             throw FormatError(.corrupt, "gate blocks \(start)+4×\(blockElements) do not fit \(t.elementCount) elements")
         }
-        let c = t.contiguous()
+        let c = try t.contiguous()
         let size = c.dtype.itemSize
         let block = blockElements * size
         let src = c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let storage = TensorStorage(count: 4 * block) { dst in
+        let storage = try TensorStorage(count: 4 * block) { dst in
             guard block > 0 else { return }
             for k in 0..<4 {
                 let from = (start + perm[k] * blockElements) * size
@@ -42,10 +42,10 @@ enum ONNXGates {
             throw FormatError(.corrupt, "gate blocks of 4×\(blockElements) elements do not fit the tensors to concatenate")
         }
         let block = blockElements * dtype.itemSize
-        let storage = TensorStorage(count: sources.count * 4 * block) { dst in
+        let storage = try TensorStorage(count: sources.count * 4 * block) { (dst: UnsafeMutableRawBufferPointer) throws(FormatError) in
             guard block > 0 else { return }
             for (j, t) in sources.enumerated() {
-                let c = t.contiguous()
+                let c = try t.contiguous()
                 guard let src = c.contiguousBytes else { continue }
                 for k in 0..<4 {
                     let from = perm[k] * block, to = (4 * j + k) * block
@@ -63,10 +63,10 @@ enum ONNXGates {
         guard start >= 0, count >= 0, start + count <= t.elementCount else {
             throw FormatError(.corrupt, "elements \(start)..<\(start + count) do not fit \(t.elementCount) elements")
         }
-        let c = t.contiguous()
+        let c = try t.contiguous()
         let size = c.dtype.itemSize
         let src = c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let storage = TensorStorage(count: count * size) { dst in
+        let storage = try TensorStorage(count: count * size) { dst in
             guard count > 0 else { return }
             dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(start * size)..<((start + count) * size)]))
         }
@@ -79,9 +79,9 @@ enum ONNXGates {
         guard parts.allSatisfy({ $0.dtype == dtype }) else {
             throw FormatError(.corrupt, "tensors of different dtypes cannot be concatenated")
         }
-        let contiguous = parts.map { $0.contiguous() }
+        let contiguous = try parts.map { (t: Tensor) throws(FormatError) -> Tensor in try t.contiguous() }
         let total = contiguous.reduce(0) { $0 + $1.byteCount }
-        let storage = TensorStorage(count: total) { dst in
+        let storage = try TensorStorage(count: total) { dst in
             var at = 0
             for p in contiguous {
                 guard let b = p.contiguousBytes, b.count > 0 else { continue }

@@ -17,8 +17,8 @@ struct HostTensor {
         self.bytes = bytes
     }
 
-    init(_ t: Tensor) {
-        let c = t.contiguous()
+    init(_ t: Tensor) throws(FormatError) {
+        let c = try t.contiguous()
         self.init(dtype: c.dtype, shape: c.shape, bytes: c.contiguousBytes.map { Array($0) } ?? [])
     }
 
@@ -31,8 +31,8 @@ struct HostTensor {
     }
 
     init(doubles values: [Double], shape: [Int], as dtype: DType) {
-        let t = (try? Tensor(float64: values, shape: shape))?.converted(to: dtype)
-        self = t.map(HostTensor.init) ?? HostTensor(dtype: dtype, shape: shape, bytes: [])
+        let t = try? Tensor(float64: values, shape: shape).converted(to: dtype)
+        self = t.flatMap { try? HostTensor($0) } ?? HostTensor(dtype: dtype, shape: shape, bytes: [])
     }
 
     func tensor() -> Tensor? {

@@ -121,7 +121,7 @@ public enum ONNXLSTMExport {
                 throw FormatError(.corrupt, "\(name) has shape \(t.shape), expected \(shape)", entry: module.name)
             }
             guard t.dtype.isFloatingPoint else { throw FormatError(.corrupt, "\(name) is \(t.dtype.name)", entry: module.name) }
-            return t.converted(to: target)
+            return try t.converted(to: target)
         }
         for k in 0..<c.numLayers {
             guard module.layers[k].count == d else {

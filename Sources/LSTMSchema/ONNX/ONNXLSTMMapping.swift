@@ -198,8 +198,8 @@ public enum ONNXLSTMMapping {
         func same(_ x: Tensor?, _ y: Tensor?) -> Bool {
             guard let x, let y else { return x == nil && y == nil }
             guard x.dtype == y.dtype, x.shape == y.shape else { return false }
-            let cx = x.contiguous(), cy = y.contiguous()
-            guard let bx = cx.contiguousBytes, let by = cy.contiguousBytes else { return false }
+            guard let cx = try? x.contiguous(), let cy = try? y.contiguous(),
+                  let bx = cx.contiguousBytes, let by = cy.contiguousBytes else { return false }
             return bx.elementsEqual(by)
         }
         return zip(a.layers, b.layers).allSatisfy { la, lb in

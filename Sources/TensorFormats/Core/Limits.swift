@@ -47,9 +47,13 @@ public struct Limits: Sendable {
     public var maxRank = 32
     /// Most members a ZIP archive may list.
     public var zipMembers = 1_000_000
-    /// The memory budget every allocation sized by file content is admitted by (one per process
-    /// unless a caller gives its own, as `--max-bytes` does).
-    public var memory = MemoryBudget.process
+    /// The memory budget every allocation sized by file content is admitted by: the one set here,
+    /// else ``MemoryBudget/current`` (the process's, or the one a caller bound for its task).
+    public var memory: MemoryBudget {
+        get { explicitMemory ?? MemoryBudget.current }
+        set { explicitMemory = newValue }
+    }
+    private var explicitMemory: MemoryBudget?
     /// Largest ratio of inflated to compressed size for one member (deflate's own limit is about 1032).
     public var maxInflateRatio = 1100
     /// Pickle VM: memo entries, stack depth, container nesting, total opcodes executed.

@@ -32,6 +32,11 @@ public final class MemoryBudget: Sendable {
     /// The budget of a process that was not told otherwise (see the type's description).
     public static let process = MemoryBudget(limit: MemoryBudget.defaultLimit)
 
+    /// The budget in force for the current task (``process`` unless a caller binds another, as the
+    /// CLI does for `--max-bytes`: `MemoryBudget.$current.withValue(budget) { … }`); what
+    /// ``Limits/memory`` and tensor copies use.
+    @TaskLocal public static var current = MemoryBudget.process
+
     /// ¾ of the memory this process may use (physical memory or the cgroup limit, whichever is lower).
     public static var defaultLimit: Int {
         let pages = Int(sysconf(Int32(_SC_PHYS_PAGES)))

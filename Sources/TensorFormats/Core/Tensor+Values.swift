@@ -3,43 +3,115 @@ extension Tensor {
     /// Elements in row-major order as Float. float16 / bfloat16 widen exactly; float64 and
     /// integers round to nearest. Bool is 0 or 1.
     public func floats() -> [Float] {
-        let c = contiguous()
-        let n = c.elementCount
-        guard let raw = c.contiguousBytes else { return [] }
+        let n = elementCount
         return [Float](unsafeUninitializedCapacity: n) { out, count in
-            Tensor.decode(raw, dtype: dtype, count: n) { i, v in out[i] = Float(v) } float: { i, f in out[i] = f }
+            forEachRun { start, raw, k in
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in out[start + i] = Float(v) } float: { i, f in out[start + i] = f }
+            }
             count = n
         }
     }
 
     /// Elements in row-major order as Double (exact for every float dtype and for integers up to 2^53).
     public func doubles() -> [Double] {
-        let c = contiguous()
-        let n = c.elementCount
-        guard let raw = c.contiguousBytes else { return [] }
+        let n = elementCount
         return [Double](unsafeUninitializedCapacity: n) { out, count in
-            Tensor.decode(raw, dtype: dtype, count: n) { i, v in out[i] = v } float: { i, f in out[i] = Double(f) }
+            forEachRun { start, raw, k in
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in out[start + i] = v } float: { i, f in out[start + i] = Double(f) }
+            }
             count = n
+        }
+    }
+
+    /// Elements `range` (row-major flat indices) as Double, read in place whatever the layout: how a
+    /// consumer walks a large tensor in bounded pieces.
+    public func doubles(elements range: Range<Int>) -> [Double] {
+        let lower = Swift.max(0, range.lowerBound), upper = Swift.min(elementCount, range.upperBound)
+        guard lower < upper else { return [] }
+        return [Double](unsafeUninitializedCapacity: upper - lower) { out, count in
+            forEachRun(in: lower..<upper) { start, raw, k in
+                let at = start - lower
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in out[at + i] = v } float: { i, f in out[at + i] = Double(f) }
+            }
+            count = upper - lower
         }
     }
 
     /// Elements as Int64 (integer and bool dtypes exactly; floats truncated toward zero, NaN → 0).
     public func int64s() -> [Int64] {
-        let c = contiguous()
-        guard let raw = c.contiguousBytes else { return [] }
-        let n = c.elementCount
-        switch dtype {
-        case .int8: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0, as: Int8.self)) }
-        case .int16: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
-        case .int32: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
-        case .int64: return (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
-        case .uint8, .bool: return (0..<n).map { Int64(raw[$0]) }
-        case .uint16: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
-        case .uint32: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
-        case .uint64: return (0..<n).map { Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-        default:
+        guard !dtype.isFloatingPoint else {
             return doubles().map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? 0) : 0 }
         }
+        let n = elementCount
+        let size = dtype.itemSize
+        return [Int64](unsafeUninitializedCapacity: n) { out, count in
+            forEachRun { start, raw, k in
+                for i in 0..<k {
+                    let at = i * size
+                    let v: Int64
+                    switch dtype {
+                    case .int8: v = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int8.self))
+                    case .int16: v = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int16.self))
+                    case .int32: v = Int64(raw.loadUnaligned(fromByteOffset: at, as: Int32.self))
+                    case .int64: v = raw.loadUnaligned(fromByteOffset: at, as: Int64.self)
+                    case .uint16: v = Int64(raw.loadUnaligned(fromByteOffset: at, as: UInt16.self))
+                    case .uint32: v = Int64(raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+                    case .uint64: v = Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                    default: v = Int64(raw[at])  // uint8, bool
+                    }
+                    out[start + i] = v
+                }
+            }
+            count = n
+        }
+    }
+
+    /// Calls `body(first, bytes, count)` with the little-endian bytes of the elements `range`
+    /// (row-major flat indices; all by default) in order, `count` consecutive elements from element
+    /// `first` at a time: the tensor's own bytes in one run when it is contiguous little-endian,
+    /// otherwise copies (byte-swapped for big-endian data) of at most 65 536 elements in a scratch
+    /// buffer, so no whole-tensor copy is made.
+    func forEachRun<E: Error>(in range: Range<Int>? = nil, _ body: (Int, UnsafeRawBufferPointer, Int) throws(E) -> Void) throws(E) {
+        let elements = range ?? 0..<elementCount
+        guard !elements.isEmpty else { return }
+        let size = dtype.itemSize
+        let src = storage.bytes
+        if isContiguousLittleEndian {
+            let from = byteOffset + elements.lowerBound * size
+            try body(elements.lowerBound, UnsafeRawBufferPointer(rebasing: src[from..<(from + elements.count * size)]), elements.count)
+            return
+        }
+        let runLength = Swift.min(elements.count, 1 << 16)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: runLength * size, alignment: 16)
+        defer { scratch.deallocate() }
+        let swap = byteOrder == .big && size > 1
+        var index = [Int](repeating: 0, count: rank)
+        var rest = elements.lowerBound
+        for k in stride(from: rank - 1, through: 0, by: -1) where shape[k] > 0 {
+            index[k] = rest % shape[k]
+            rest /= shape[k]
+        }
+        var filled = 0
+        var first = elements.lowerBound
+        for _ in elements {
+            var off = byteOffset
+            for k in 0..<rank { off += index[k] * strides[k] * size }
+            for b in 0..<size { scratch[filled * size + b] = src[off + (swap ? size - 1 - b : b)] }
+            filled += 1
+            if filled == runLength {
+                try body(first, UnsafeRawBufferPointer(scratch), filled)
+                first += filled
+                filled = 0
+            }
+            var k = rank - 1
+            while k >= 0 {
+                index[k] += 1
+                if index[k] < shape[k] { break }
+                index[k] = 0
+                k -= 1
+            }
+        }
+        if filled > 0 { try body(first, UnsafeRawBufferPointer(rebasing: scratch[0..<(filled * size)]), filled) }
     }
 
     /// Decodes little-endian contiguous bytes; `float` receives Float-valued dtypes without a
@@ -71,7 +143,7 @@ extension Tensor {
         guard Checked.product(shape) == values.count else {
             throw FormatError(.corrupt, "\(values.count) values do not fill shape \(shape)")
         }
-        let storage = values.withUnsafeBytes { TensorStorage(copying: $0) }
+        let storage = try values.withUnsafeBytes { raw in Result { () throws(FormatError) in try TensorStorage(copying: raw) } }.get()
         try self.init(dtype: .float32, shape: shape, storage: storage)
     }
 
@@ -80,7 +152,7 @@ extension Tensor {
         guard Checked.product(shape) == values.count else {
             throw FormatError(.corrupt, "\(values.count) values do not fill shape \(shape)")
         }
-        let storage = values.withUnsafeBytes { TensorStorage(copying: $0) }
+        let storage = try values.withUnsafeBytes { raw in Result { () throws(FormatError) in try TensorStorage(copying: raw) } }.get()
         try self.init(dtype: .float64, shape: shape, storage: storage)
     }
 
@@ -89,40 +161,50 @@ extension Tensor {
         guard Checked.product(shape) == values.count else {
             throw FormatError(.corrupt, "\(values.count) values do not fill shape \(shape)")
         }
-        let storage = values.withUnsafeBytes { TensorStorage(copying: $0) }
+        let storage = try values.withUnsafeBytes { raw in Result { () throws(FormatError) in try TensorStorage(copying: raw) } }.get()
         try self.init(dtype: .int64, shape: shape, storage: storage)
     }
 
     /// A 0-d bool tensor.
     public init(bool value: Bool) {
-        let storage = TensorStorage(bytes: [value ? 1 : 0])
-        try! self.init(dtype: .bool, shape: [], storage: storage)  // one byte for one element: always fits
+        // One byte for one element: always admitted, always fits.
+        let storage = try! TensorStorage(bytes: [value ? 1 : 0])
+        try! self.init(dtype: .bool, shape: [], storage: storage)
     }
 
-    /// This tensor cast to `target` (floating dtypes only; integers pass through unchanged).
+    /// This tensor cast to `target` (floating dtypes only; integers pass through unchanged), in new
+    /// storage admitted by the memory budget (``MemoryBudget/current``).
     ///
     /// float32 → float16 / bfloat16 rounds to nearest even (bit-equal to torch's `.half()` /
-    /// `.bfloat16()`); float64 → float32 rounds to nearest even; widening is exact.
-    public func converted(to target: DType) -> Tensor {
-        guard dtype != target, dtype.isFloatingPoint, target.isFloatingPoint else { return contiguous() }
-        let storage: TensorStorage
-        switch target {
-        case .float64:
-            let v = doubles()
-            storage = v.withUnsafeBytes { TensorStorage(copying: $0) }
-        case .float32:
-            let v = dtype == .float64 ? doubles().map { Float($0) } : floats()
-            storage = v.withUnsafeBytes { TensorStorage(copying: $0) }
-        case .float16:
-            // float64 narrows through float32, as torch's `.half()` does.
-            let v = floats().map { HalfPrecision.float16(from: $0) }
-            storage = v.withUnsafeBytes { TensorStorage(copying: $0) }
-        case .bfloat16:
-            let v = floats().map { HalfPrecision.bfloat16(from: $0) }
-            storage = v.withUnsafeBytes { TensorStorage(copying: $0) }
-        default:
-            return contiguous()
+    /// `.bfloat16()`); float64 → float32 rounds to nearest even, and float64 → float16 / bfloat16
+    /// narrows through float32 as torch does; widening is exact. Deferred bytes are made first.
+    public func converted(to target: DType) throws(FormatError) -> Tensor {
+        guard dtype != target, dtype.isFloatingPoint, target.isFloatingPoint else { return try contiguous() }
+        let source = try loaded()
+        let n = elementCount
+        guard let bytes = Checked.mul(n, target.itemSize) else {
+            throw FormatError(.limitExceeded, "a \(target.name) copy of shape \(shape) is too large to address")
         }
-        return try! Tensor(dtype: target, shape: shape, storage: storage)  // sized for exactly these elements
+        let buffer = try MemoryBudget.current.allocate(bytes, for: "casting a tensor of shape \(shape) to \(target.name)")
+        let out = buffer.buffer
+        source.forEachRun { start, raw, k in
+            switch target {
+            case .float64:
+                let p = out.baseAddress!.assumingMemoryBound(to: Double.self) + start
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in p[i] = v } float: { i, f in p[i] = Double(f) }
+            case .float32:
+                let p = out.baseAddress!.assumingMemoryBound(to: Float.self) + start
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in p[i] = Float(v) } float: { i, f in p[i] = f }
+            case .float16:
+                let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self) + start
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in p[i] = HalfPrecision.float16(from: Float(v)) }
+                    float: { i, f in p[i] = HalfPrecision.float16(from: f) }
+            default:
+                let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self) + start
+                Tensor.decode(raw, dtype: dtype, count: k) { i, v in p[i] = HalfPrecision.bfloat16(from: Float(v)) }
+                    float: { i, f in p[i] = HalfPrecision.bfloat16(from: f) }
+            }
+        }
+        return try Tensor(dtype: target, shape: shape, storage: TensorStorage(budgeted: buffer))
     }
 }

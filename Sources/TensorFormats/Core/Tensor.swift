@@ -108,32 +108,18 @@ public struct Tensor: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: storage.bytes[byteOffset..<(byteOffset + byteCount)])
     }
 
-    /// This tensor in row-major little-endian layout: itself when already so, otherwise a copy.
-    public func contiguous() -> Tensor {
+    /// This tensor in row-major little-endian layout: itself when already so (deferred bytes stay
+    /// deferred), otherwise a copy in storage admitted by the memory budget (``MemoryBudget/current``).
+    public func contiguous() throws(FormatError) -> Tensor {
         if isContiguousLittleEndian { return self }
+        let source = try loaded()
         let size = dtype.itemSize
-        let n = elementCount
-        let src = storage.bytes
-        let swap = byteOrder == .big && size > 1
-        let newStorage = TensorStorage(count: n * size) { dst in
-            var index = [Int](repeating: 0, count: rank)
-            for e in 0..<n {
-                var off = byteOffset
-                for k in 0..<rank { off += index[k] * strides[k] * size }
-                for b in 0..<size {
-                    dst[e * size + b] = src[off + (swap ? size - 1 - b : b)]
-                }
-                var k = rank - 1
-                while k >= 0 {
-                    index[k] += 1
-                    if index[k] < shape[k] { break }
-                    index[k] = 0
-                    k -= 1
-                }
-            }
+        let buffer = try MemoryBudget.current.allocate(byteCount, for: "a row-major copy of a tensor of shape \(shape)")
+        let out = buffer.buffer
+        source.forEachRun { start, raw, _ in
+            UnsafeMutableRawBufferPointer(rebasing: out[(start * size)..<(start * size + raw.count)]).copyMemory(from: raw)
         }
-        // Cannot fail: the new storage holds exactly the contiguous elements.
-        return try! Tensor(dtype: dtype, shape: shape, storage: newStorage)
+        return try Tensor(dtype: dtype, shape: shape, storage: TensorStorage(budgeted: buffer))
     }
 
     /// The same elements with a new shape of equal element count (contiguous tensors only copy when needed).
@@ -141,7 +127,7 @@ public struct Tensor: @unchecked Sendable {
         guard Checked.product(newShape) == elementCount else {
             throw FormatError(.corrupt, "cannot reshape \(shape) to \(newShape)")
         }
-        let c = contiguous()
+        let c = try contiguous()
         return try Tensor(dtype: dtype, shape: newShape, storage: c.storage, byteOffset: c.byteOffset)
     }
 }

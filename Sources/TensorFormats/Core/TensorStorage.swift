@@ -132,7 +132,7 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// Calls `sink` with `range` of the bytes, in order, in pieces of bounded size: deferred bytes
-    /// not yet loaded are made on the way (checked as ``load()`` checks them) without being held.
+    /// not yet made are made on the way (checked as ``materialized()`` checks them) without being held.
     public func stream(_ range: Range<Int>, into sink: (UnsafeRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
         guard range.lowerBound >= 0, range.upperBound <= count else {
             throw FormatError(.corrupt, "range \(range) lies outside a storage of \(count) bytes")
@@ -154,40 +154,29 @@ public final class TensorStorage: @unchecked Sendable {
     /// Largest piece ``stream(_:into:)`` hands over from bytes in memory.
     static let streamPiece = 4 << 20
 
-    /// Allocates `count` bytes (zeroed) and lets `fill` write them.
-    public convenience init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
-        let exact = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        exact.initializeMemory(as: UInt8.self, repeating: 0)
-        do {
-            try fill(exact)
-        } catch {
-            buffer.deallocate()
-            throw error
-        }
-        self.init(adoptingExact: exact, allocation: buffer)
+    /// Allocates `count` bytes (zeroed) under the memory budget (``MemoryBudget/current``) and
+    /// lets `fill` write them. Throws the budget's refusal, or what `fill` throws.
+    public convenience init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(FormatError) -> Void) throws(FormatError) {
+        let buffer = try MemoryBudget.current.allocate(count, for: "a tensor buffer")
+        buffer.buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        try fill(buffer.buffer)
+        self.init(budgeted: buffer)
     }
 
-    private init(adoptingExact exact: UnsafeMutableRawBufferPointer, allocation: UnsafeMutableRawBufferPointer) {
-        mapping = nil
-        owned = allocation
-        deferred = nil
-        deferredOffset = 0
-        eager = UnsafeRawBufferPointer(exact)
-        count = exact.count
-    }
-
-    /// A copy of `source`.
-    public convenience init(copying source: UnsafeRawBufferPointer) {
-        self.init(count: source.count) { dst in
+    /// A copy of `source`, under the memory budget.
+    public convenience init(copying source: UnsafeRawBufferPointer) throws(FormatError) {
+        try self.init(count: source.count) { dst in
             if source.count > 0 { dst.copyMemory(from: source) }
         }
     }
 
-    public convenience init(bytes array: [UInt8]) {
-        self.init(count: array.count) { dst in
-            array.withUnsafeBytes { if $0.count > 0 { dst.copyMemory(from: $0) } }
-        }
+    public convenience init(bytes array: [UInt8]) throws(FormatError) {
+        let copied = array.withUnsafeBytes { raw in Result { () throws(FormatError) in try TensorStorage(copying: raw) } }
+        try self.init(holdingStorage: copied.get())
+    }
+
+    private convenience init(holdingStorage other: TensorStorage) {
+        self.init(holding: other, bytes: other.eager ?? UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// The mapped file and the file offset of ``bytes`` when they are a view of a mapped file.

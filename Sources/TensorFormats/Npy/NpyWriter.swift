@@ -43,7 +43,7 @@ public enum NpyWriter {
     /// when the tensor is not already laid out that way).
     public static func withParts<R>(of tensor: Tensor, _ body: ([UInt8], UnsafeRawBufferPointer) throws(FormatError) -> R) throws(FormatError) -> R {
         let header = header(dtype: tensor.dtype, shape: tensor.shape)
-        let c = tensor.contiguous()
+        let c = try tensor.contiguous()
         let payload = c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
         return try withExtendedLifetime(c) { () throws(FormatError) -> R in try body(header, payload) }
     }
@@ -54,7 +54,7 @@ public enum NpyWriter {
     /// tensor must have its bytes in memory (``Tensor/loaded()``).
     public static func withZipParts<R>(of tensor: Tensor, _ body: ([UInt8], ZipWriter.Part) throws(FormatError) -> R) throws(FormatError) -> R {
         let header = header(dtype: tensor.dtype, shape: tensor.shape)
-        let c = tensor.contiguous()
+        let c = try tensor.contiguous()
         let part = c.isContiguousLittleEndian ? ZipWriter.Part(c.storage, range: c.byteOffset..<(c.byteOffset + c.byteCount))
             : ZipWriter.Part(UnsafeRawBufferPointer(start: nil, count: 0))
         return try withExtendedLifetime(c) { () throws(FormatError) -> R in try body(header, part) }

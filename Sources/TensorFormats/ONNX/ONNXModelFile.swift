@@ -112,7 +112,7 @@ public enum ONNXModelFile {
             let arena = ONNXProtoArena()
             let align = max(options.externalAlignment, 1)
             let encoder = ONNXProtoEncoder(arena: arena) { (_, value) throws(FormatError) -> [(key: String, value: String)]? in
-                let c = value.contiguous()
+                let c = try value.contiguous()
                 guard c.byteCount >= options.externalMinBytes, let bytes = c.contiguousBytes else { return nil }
                 let pad = (align - data.position % align) % align
                 try data.writeZeros(pad)

@@ -171,7 +171,7 @@ struct ONNXProtoDecoder {
                raw.count == 0 || memcmp(raw.baseAddress!, file.bytes.baseAddress! + r.lowerBound, raw.count) == 0 {
                 storage = TensorStorage(mapped: file, range: r)
             } else {
-                storage = TensorStorage(copying: raw)
+                storage = try TensorStorage(copying: raw)
             }
         } else {
             storage = try typedData(p, dtype: dtype, count: count, dims: dims)
@@ -189,27 +189,27 @@ struct ONNXProtoDecoder {
         let size = dtype.itemSize
         switch dtype {
         case .float32:
-            if count == 0 && p.n_float_data == 0 { return TensorStorage(bytes: []) }
+            if count == 0 && p.n_float_data == 0 { return try TensorStorage(bytes: []) }
             try check(p.n_float_data, "float_data")
-            return TensorStorage(count: count * size) { dst in
+            return try TensorStorage(count: count * size) { dst in
                 for (i, v) in buffer(p.float_data, p.n_float_data).enumerated() { dst.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
             }
         case .float64:
-            if count == 0 && p.n_double_data == 0 { return TensorStorage(bytes: []) }
+            if count == 0 && p.n_double_data == 0 { return try TensorStorage(bytes: []) }
             try check(p.n_double_data, "double_data")
-            return TensorStorage(count: count * size) { dst in
+            return try TensorStorage(count: count * size) { dst in
                 for (i, v) in buffer(p.double_data, p.n_double_data).enumerated() { dst.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 8, as: UInt64.self) }
             }
         case .int64:
-            if count == 0 && p.n_int64_data == 0 { return TensorStorage(bytes: []) }
+            if count == 0 && p.n_int64_data == 0 { return try TensorStorage(bytes: []) }
             try check(p.n_int64_data, "int64_data")
-            return TensorStorage(count: count * size) { dst in
+            return try TensorStorage(count: count * size) { dst in
                 for (i, v) in buffer(p.int64_data, p.n_int64_data).enumerated() { dst.storeBytes(of: v.littleEndian, toByteOffset: i * 8, as: Int64.self) }
             }
         case .uint32, .uint64:
-            if count == 0 && p.n_uint64_data == 0 { return TensorStorage(bytes: []) }
+            if count == 0 && p.n_uint64_data == 0 { return try TensorStorage(bytes: []) }
             try check(p.n_uint64_data, "uint64_data")
-            return TensorStorage(count: count * size) { dst in
+            return try TensorStorage(count: count * size) { dst in
                 for (i, v) in buffer(p.uint64_data, p.n_uint64_data).enumerated() {
                     if size == 8 { dst.storeBytes(of: v.littleEndian, toByteOffset: i * 8, as: UInt64.self) }
                     else { dst.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, toByteOffset: i * 4, as: UInt32.self) }
@@ -217,9 +217,9 @@ struct ONNXProtoDecoder {
             }
         default:
             // int32_data: one element per int32; narrower types (and float16 / bfloat16 bit patterns) in the low bits.
-            if count == 0 && p.n_int32_data == 0 { return TensorStorage(bytes: []) }
+            if count == 0 && p.n_int32_data == 0 { return try TensorStorage(bytes: []) }
             try check(p.n_int32_data, "int32_data")
-            return TensorStorage(count: count * size) { dst in
+            return try TensorStorage(count: count * size) { dst in
                 for (i, v) in buffer(p.int32_data, p.n_int32_data).enumerated() {
                     switch size {
                     case 1: dst[i] = dtype == .bool ? (v != 0 ? 1 : 0) : UInt8(truncatingIfNeeded: v)

@@ -31,8 +31,8 @@ final class ONNXProtoArena {
     }
 
     /// The little-endian row-major bytes of `t`, kept alive by the arena.
-    func payload(_ t: Tensor) -> ProtobufCBinaryData {
-        let c = t.contiguous()
+    func payload(_ t: Tensor) throws(FormatError) -> ProtobufCBinaryData {
+        let c = try t.contiguous()
         retained.append(c)
         guard let raw = c.contiguousBytes, raw.count > 0 else { return ProtobufCBinaryData(len: 0, data: nil) }
         return ProtobufCBinaryData(len: raw.count, data: UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: UInt8.self)))
@@ -169,7 +169,7 @@ struct ONNXProtoEncoder {
             p.pointee.data_location = 1
         } else {
             p.pointee.has_raw_data = 1
-            p.pointee.raw_data = arena.payload(value)
+            p.pointee.raw_data = try arena.payload(value)
         }
         setBytes(t.docString, &p.pointee.has_doc_string, &p.pointee.doc_string)
         return p

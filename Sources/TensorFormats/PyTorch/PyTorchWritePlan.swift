@@ -73,7 +73,7 @@ struct PyTorchWritePlan {
             } else {
                 // Deferred bytes stream as they are when already laid out; otherwise they are made here.
                 let c = tensor.isDeferred && !tensor.isContiguousLittleEndian
-                    ? try PyTorchWritePlan.loaded(tensor, t.name).contiguous() : tensor.contiguous()
+                    ? try PyTorchWritePlan.loaded(tensor, t.name).contiguous() : try tensor.contiguous()
                 guard c.isContiguousLittleEndian else {
                     throw FormatError(.corrupt, "tensor '\(t.name)' could not be laid out contiguously", entry: t.name)
                 }

@@ -17,7 +17,7 @@ enum ConvertKind: String, ExpressibleByArgument, CaseIterable {
 /// `lstmkit convert INPUT OUTPUT [--module NAME] [--as lstm|cell] [--dtype D] [--force] [--compress] [--sync] [--quiet]`:
 /// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
 /// summary on stdout.
-struct ConvertCommand: ConsoleCommand {
+struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert weights between PyTorch, ONNX, npz and safetensors files.",

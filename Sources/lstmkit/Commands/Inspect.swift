@@ -4,7 +4,7 @@ import TensorFormats
 
 /// `lstmkit inspect FILE [--json]`: what a file holds — its LSTMs with their inferred configs, then
 /// every tensor, metadata and reader notes. Exits 0 whenever the file can be read.
-struct Inspect: ConsoleCommand {
+struct Inspect: ConsoleCommand, UsesMemoryBudget {
     static let configuration = CommandConfiguration(
         abstract: "Show the LSTMs and tensors in a file.",
         discussion: """

@@ -11,7 +11,7 @@ import TensorFormats
 
 /// `lstmkit run MODEL --input X.npy|X.npz [--h0 F --c0 F] [--batch-first] [--module NAME] --output OUT.npz`:
 /// the reference forward pass on given inputs, written as a golden-format .npz.
-struct Run: ConsoleCommand {
+struct Run: ConsoleCommand, UsesMemoryBudget {
     static let configuration = CommandConfiguration(
         abstract: "Run an LSTM's reference forward pass on an input and write the outputs.",
         discussion: """

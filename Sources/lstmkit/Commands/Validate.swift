@@ -5,7 +5,7 @@ import TensorFormats
 /// `lstmkit validate FILE [--module NAME] [--expect KEY=VALUE]... [--json | --format github]`:
 /// checks every LSTM against the nn.LSTM schema and the user's expectations.
 /// Exit 0 when all pass, 1 with every problem listed, 2 when the file cannot be used, 64 on bad arguments.
-struct Validate: ConsoleCommand {
+struct Validate: ConsoleCommand, UsesMemoryBudget {
     static let configuration = CommandConfiguration(
         abstract: "Check the LSTMs in a file against the nn.LSTM schema and your expectations.",
         discussion: """

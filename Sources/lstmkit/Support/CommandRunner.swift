@@ -23,7 +23,8 @@ enum CommandRunner {
         }
         do {
             if let command = command as? ConsoleCommand {
-                let status = try command.execute(console)
+                let budget = (command as? UsesMemoryBudget)?.limitOptions.makeBudget() ?? .process
+                let status = try MemoryBudget.$current.withValue(budget) { try command.execute(console) }
                 return status.rawValue
             }
             var plain = command

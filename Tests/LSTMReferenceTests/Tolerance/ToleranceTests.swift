@@ -130,7 +130,7 @@ import TensorFormats
         let actual = try Tensor(float64: [1, 2, 3.0000001], shape: [3])
         #expect(ToleranceComparison(name: "t", actual: actual, expected: expected, tolerance: .float32).passed)
         #expect(!ToleranceComparison(name: "t", actual: actual, expected: expected, tolerance: .exact).passed)
-        let half = expected.converted(to: .float16)
+        let half = try expected.converted(to: .float16)
         #expect(ToleranceComparison(name: "t", actual: half, expected: expected, tolerance: .exact).passed)
     }
 }

@@ -12,7 +12,7 @@ enum StateDict {
             let values = (0..<count).map { i in n + Float(i) * 0.001 }
             n += 1
             let t = try! Tensor(float32: values, shape: shape)
-            return c.dtype == .float32 ? t : t.converted(to: c.dtype)
+            return c.dtype == .float32 ? t : try! t.converted(to: c.dtype)
         }
         let g = 4 * c.hiddenSize
         for k in 0..<c.numLayers {
@@ -34,7 +34,7 @@ enum StateDict {
     /// A float32 tensor of `shape` (values irrelevant).
     static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
         let t = try! Tensor(float32: [Float](repeating: 0, count: shape.reduce(1, *)), shape: shape)
-        return dtype == .float32 ? t : t.converted(to: dtype)
+        return dtype == .float32 ? t : try! t.converted(to: dtype)
     }
 
     static func int64s(_ shape: [Int]) -> Tensor {

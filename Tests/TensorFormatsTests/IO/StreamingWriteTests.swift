@@ -31,7 +31,7 @@ import Testing
 
     @Test func ownedStorageIsWrittenFromMemory() throws {
         let bytes = pattern(OutputFile.streamChunk + 99)
-        let storage = TensorStorage(bytes: bytes)
+        let storage = try! TensorStorage(bytes: bytes)
         let path = Scratch.file("owned.bin")
         let out = try OutputFile(path: path, overwrite: false)
         try out.write(storage, range: 9..<bytes.count)

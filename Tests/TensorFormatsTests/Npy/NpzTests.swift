@@ -57,7 +57,7 @@ import Testing
         let base = try Tensor(float32: (0..<12).map(Float.init), shape: [3, 4])
         tensors.append(NamedTensor(name: "lstm/weight_hh_l0_reverse.T", tensor: try Tensor(dtype: .float32, shape: [4, 3], strides: [1, 4], storage: base.storage)))
         tensors.append(NamedTensor(name: "big_endian", tensor: try Tensor(dtype: .int32, shape: [2], byteOrder: .big,
-                                                                         storage: TensorStorage(bytes: [0, 0, 1, 2, 0xFF, 0xFF, 0xFF, 0xFE]))))
+                                                                         storage: try! TensorStorage(bytes: [0, 0, 1, 2, 0xFF, 0xFF, 0xFF, 0xFE]))))
         return tensors
     }
 

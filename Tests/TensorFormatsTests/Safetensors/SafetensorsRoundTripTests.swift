@@ -8,7 +8,7 @@ import Testing
         for (i, dtype) in DType.allCases.enumerated() {
             let n = 6
             let bytes = (0..<(n * dtype.itemSize)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ i &* 11 &+ 1) }
-            let storage = TensorStorage(bytes: dtype == .bool ? bytes.map { $0 & 1 } : bytes)
+            let storage = try! TensorStorage(bytes: dtype == .bool ? bytes.map { $0 & 1 } : bytes)
             out.append(NamedTensor(name: "t.\(dtype.name)", tensor: try Tensor(dtype: dtype, shape: [2, 3], storage: storage)))
         }
         out.append(NamedTensor(name: "scalar", tensor: try Tensor(float64: [3.5], shape: [])))
@@ -69,7 +69,7 @@ import Testing
         let scratch = SafetensorsScratch()
         let a = try writeFile(scratch, "a.safetensors", [
             NamedTensor(name: "w", tensor: try Tensor(float32: [1, 2], shape: [2])),
-            NamedTensor(name: "b", tensor: try Tensor(dtype: .uint8, shape: [1], storage: TensorStorage(bytes: [1]))),
+            NamedTensor(name: "b", tensor: try Tensor(dtype: .uint8, shape: [1], storage: try! TensorStorage(bytes: [1]))),
         ], metadata: [("format", "np")])
         let header = #"{"__metadata__":{"format":"np"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[1],"data_offsets":[8,9]}}       "#
         #expect(scratch.bytes("a.safetensors") == safetensorsBytes(header, data: [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40, 1]))
@@ -77,8 +77,8 @@ import Testing
 
         _ = try writeFile(scratch, "b.safetensors", [
             NamedTensor(name: "s", tensor: try Tensor(float64: [3.5], shape: [])),
-            NamedTensor(name: "e", tensor: try Tensor(dtype: .int16, shape: [2, 0], storage: TensorStorage(bytes: []))),
-            NamedTensor(name: "\"q\\\n\u{01}é", tensor: try Tensor(dtype: .bool, shape: [1], storage: TensorStorage(bytes: [1]))),
+            NamedTensor(name: "e", tensor: try Tensor(dtype: .int16, shape: [2, 0], storage: try! TensorStorage(bytes: []))),
+            NamedTensor(name: "\"q\\\n\u{01}é", tensor: try Tensor(dtype: .bool, shape: [1], storage: try! TensorStorage(bytes: [1]))),
         ])
         let header2 = #"{"s":{"dtype":"F64","shape":[],"data_offsets":[0,8]},"e":{"dtype":"I16","shape":[2,0],"data_offsets":[8,8]},"\"q\\\n\u0001é":{"dtype":"BOOL","shape":[1],"data_offsets":[8,9]}}"#
         #expect(scratch.bytes("b.safetensors") == safetensorsBytes(header2, data: [0, 0, 0, 0, 0, 0, 0x0C, 0x40, 1]))
@@ -96,7 +96,7 @@ import Testing
         let scratch = SafetensorsScratch()
         let base = try Tensor(float32: [0, 1, 2, 3, 4, 5], shape: [2, 3])
         let transposed = try Tensor(dtype: .float32, shape: [3, 2], strides: [1, 3], storage: base.storage)
-        let big = try Tensor(dtype: .int32, shape: [2], byteOrder: .big, storage: TensorStorage(bytes: [0, 0, 1, 2, 0, 0, 0, 7]))
+        let big = try Tensor(dtype: .int32, shape: [2], byteOrder: .big, storage: try! TensorStorage(bytes: [0, 0, 1, 2, 0, 0, 0, 7]))
         let path = try writeFile(scratch, "s.safetensors", [NamedTensor(name: "t", tensor: transposed), NamedTensor(name: "b", tensor: big)])
         let file = try SafetensorsReader.read(path: path)
         #expect(try #require(file["t"]).floats() == [0, 3, 1, 4, 2, 5])

@@ -39,7 +39,7 @@ func safetensorsBytes(header h: [UInt8], data: [UInt8] = [], length: UInt64? = n
 extension Tensor {
     /// The elements' row-major little-endian bytes.
     var leBytes: [UInt8] {
-        let c = contiguous()
+        let c = try! contiguous()
         return withExtendedLifetime(c) { Array(c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
     }
 }

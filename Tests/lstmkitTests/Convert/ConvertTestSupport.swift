@@ -50,7 +50,7 @@ let truncatedSafetensors: [UInt8] = {
 extension Tensor {
     /// The elements' row-major little-endian bytes.
     var leBytes: [UInt8] {
-        let c = contiguous()
+        let c = try! contiguous()
         return withExtendedLifetime(c) { Array(c.contiguousBytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
     }
 }
