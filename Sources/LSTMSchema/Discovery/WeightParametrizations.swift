@@ -82,7 +82,7 @@ enum WeightParametrizations {
             dim = d
         }
         let source = WeightNormBytes(g: g, v: v, dim: dim)
-        return try? Tensor(dtype: v.dtype, shape: v.shape, storage: TensorStorage(deferred: source, budget: .process))
+        return try? Tensor(dtype: v.dtype, shape: v.shape, storage: TensorStorage(deferred: source, budget: .current))
     }
 }
 
@@ -94,6 +94,8 @@ struct WeightNormBytes: DeferredBytes {
     let dim: Int?
 
     var count: Int { v.byteCount }
+    var file: String { v.storage.originFile ?? "" }
+    var member: String? { nil }
     var what: String { "computing weight_norm's effective weight of shape \(v.shape)" }
 
     func fill(_ destination: UnsafeMutableRawBufferPointer) throws(FormatError) {
@@ -109,7 +111,12 @@ struct WeightNormBytes: DeferredBytes {
     }
 
     private func compute() throws(FormatError) -> Tensor {
-        let working = try MemoryBudget.process.reserve(2 * v.elementCount * MemoryLayout<Double>.size, for: what)
+        let working: MemoryReservation
+        do {
+            working = try MemoryBudget.current.reserve(2 * v.elementCount * MemoryLayout<Double>.size, for: what)
+        } catch {
+            throw error.inFile(file)
+        }
         defer { withExtendedLifetime(working) {} }
         let vs = try v.loaded().doubles(), gs = try g.loaded().doubles()
         let shape = v.shape

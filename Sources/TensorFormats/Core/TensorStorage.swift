@@ -110,7 +110,7 @@ public final class TensorStorage: @unchecked Sendable {
         if let all = deferred.loadedBytes {
             return TensorStorage(holding: self, bytes: UnsafeRawBufferPointer(rebasing: all[deferredOffset..<(deferredOffset + count)]))
         }
-        let buffer = try deferred.budget.allocate(count, for: deferred.source.what)
+        let buffer = try deferred.allocate(count)
         var written = 0
         let range = deferredOffset..<(deferredOffset + count)
         try deferred.source.stream(range) { piece in
@@ -185,6 +185,9 @@ public final class TensorStorage: @unchecked Sendable {
         return (mapping, start - base)
     }
 
+    /// The file the bytes come from (mapped or deferred storage), for errors; nil for memory.
+    public var originFile: String? { mapping?.path ?? deferred?.source.file ?? parentRef?.originFile }
+
     /// Whether the bytes live in a mapped file (zero-copy) rather than in owned memory.
     public var isMapped: Bool { mapping != nil }
 
@@ -204,8 +207,12 @@ public final class TensorStorage: @unchecked Sendable {
 public protocol DeferredBytes: Sendable {
     /// Bytes it makes.
     var count: Int { get }
-    /// Names the bytes in a budget refusal ("inflating 'w.npy' of model.npz").
+    /// Names the bytes in a budget refusal ("inflating 'w.npy' (N bytes from M)").
     var what: String { get }
+    /// The file the bytes come from, and the member or tensor, for errors (a budget refusal is
+    /// attributed to them).
+    var file: String { get }
+    var member: String? { get }
     /// Fills `destination` (exactly ``count`` bytes), checking them (size, CRC) as it goes.
     func fill(_ destination: UnsafeMutableRawBufferPointer) throws(FormatError)
     /// Calls `sink` with `range` of the bytes in order, in bounded pieces, holding none of them.
@@ -225,6 +232,17 @@ final class DeferredState: Sendable {
 
     var isLoaded: Bool { loaded.withLock { $0 != nil } }
 
+    /// `count` bytes admitted by the budget; a refusal names the source's file and member.
+    func allocate(_ count: Int) throws(FormatError) -> BudgetedBuffer {
+        do {
+            return try budget.allocate(count, for: source.what)
+        } catch {
+            var e = error.inFile(source.file)
+            if let member = source.member { e = e.inEntry(member) }
+            throw e
+        }
+    }
+
     /// The bytes when ``load()`` has made them.
     var loadedBytes: UnsafeRawBufferPointer? { loaded.withLock { $0.map { UnsafeRawBufferPointer($0.buffer) } } }
 
@@ -232,7 +250,7 @@ final class DeferredState: Sendable {
         let result = loaded.withLock { slot -> Result<UnsafeRawBufferPointer, FormatError> in
             if let slot { return .success(UnsafeRawBufferPointer(slot.buffer)) }
             do throws(FormatError) {
-                let buffer = try budget.allocate(source.count, for: source.what)
+                let buffer = try allocate(source.count)
                 try source.fill(buffer.buffer)
                 slot = buffer
                 return .success(UnsafeRawBufferPointer(buffer.buffer))

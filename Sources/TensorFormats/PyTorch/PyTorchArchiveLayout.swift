@@ -66,7 +66,10 @@ struct PyTorchArchiveLayout {
     /// `torch.serialization.set_crc32_options(False)`; torch itself never checks them) or it is a
     /// STORED tensor record read with `Limits.verifyTensorChecksums` off (metadata-only commands).
     static func bytes(of entry: ZipEntry, in archive: ZipArchive, isTensorData: Bool = false) throws(FormatError) -> TensorStorage {
-        let skip = isTensorData && entry.method == .stored && !archive.limits.verifyTensorChecksums
+        if isTensorData, entry.method == .deflated {
+            return try archive.lazyData(of: entry, range: 0..<entry.uncompressedSize, verifyCRC: entry.crc32 != 0)
+        }
+        let skip = isTensorData && !archive.limits.verifyTensorChecksums
         return try archive.data(of: entry, verifyCRC: entry.crc32 != 0 && !skip, tensor: isTensorData)
     }
 }

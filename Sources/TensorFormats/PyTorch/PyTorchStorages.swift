@@ -88,14 +88,16 @@ struct PyTorchTensorBuilder {
             if error.reason == .limitExceeded {
                 throw FormatError(.limitExceeded, "\(view): \(error.message)", entry: record)
             }
-            throw FormatError(.corrupt, "\(view) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
+            throw FormatError(.corrupt, "\(view) reaches past the end of its \(whole.count)-byte storage", entry: record)
         }
     }
 }
 
 extension PyTorchTensorBuilder {
     /// A quantized tensor (`qint8`, `quint8`, `qint32`) as float32: (q − zero_point) · scale, per
-    /// tensor or per channel. The stored integers are checked like any view of their storage.
+    /// tensor or per channel. The stored integers are checked like any view of their storage; the
+    /// float32 values are computed when first needed (``DequantizedBytes``), so metadata-only
+    /// commands never read them.
     private func dequantized(_ t: PickleTensor, _ q: PickleTensor.Quantization, name: String) throws(FormatError) -> Outcome {
         let raw: DType
         switch t.type.name {
@@ -112,13 +114,12 @@ extension PyTorchTensorBuilder {
         do {
             ints = try Tensor(dtype: raw, shape: t.shape, strides: t.strides, byteOrder: byteOrder, storage: whole, byteOffset: byteOffset)
         } catch {
-            throw FormatError(.corrupt, "quantized tensor '\(name)' (shape \(t.shape), strides \(t.strides)) reaches past the end of its \(whole.bytes.count)-byte storage", entry: record)
+            throw FormatError(.corrupt, "quantized tensor '\(name)' (shape \(t.shape), strides \(t.strides)) reaches past the end of its \(whole.count)-byte storage", entry: record)
         }
-        let values = ints.int64s()
-        var out = [Float](repeating: 0, count: values.count)
+        let scheme: DequantizedBytes.Scheme
         switch q {
         case .perTensor(let scale, let zeroPoint):
-            for i in values.indices { out[i] = Float(Double(values[i] - Int64(zeroPoint)) * scale) }
+            scheme = .perTensor(scale: scale, zeroPoint: Int64(zeroPoint))
         case .perChannel(let scalesT, let zeroPointsT, let axis):
             guard axis >= 0, axis < t.shape.count,
                   case .tensor(let s) = try build(scalesT, name: name + " (scales)"),
@@ -126,15 +127,11 @@ extension PyTorchTensorBuilder {
                   s.elementCount == t.shape[axis], z.elementCount == t.shape[axis] else {
                 throw FormatError(.corrupt, "quantized tensor '\(name)': per-channel scales and zero points do not fit axis \(axis) of \(t.shape)", entry: record)
             }
-            let scales = s.doubles(), zeroPoints = z.int64s()
-            let inner = t.shape[(axis + 1)...].reduce(1, *)
-            for i in values.indices {
-                let c = (i / inner) % t.shape[axis]
-                out[i] = Float(Double(values[i] - zeroPoints[c]) * scales[c])
-            }
+            scheme = .perChannel(scales: s, zeroPoints: z, axis: axis)
         }
+        let source = DequantizedBytes(ints: ints, scheme: scheme, record: record)
         do {
-            return .tensor(try Tensor(float32: out, shape: t.shape))
+            return .tensor(try Tensor(dtype: .float32, shape: t.shape, storage: TensorStorage(deferred: source, budget: .current)))
         } catch {
             throw error.inEntry(record)
         }

@@ -299,17 +299,19 @@ public final class ZipArchive: Sendable {
     /// the mapped file for a STORED member (CRC checked as ``data(of:verifyCRC:tensor:)`` would
     /// check the whole member), deferred storage for a DEFLATED one, inflated when loaded (under
     /// the memory budget) or streamed by a writer — each time with the size and CRC checked.
-    public func lazyData(of entry: ZipEntry, range: Range<Int>, tensor: Bool = true) throws(FormatError) -> TensorStorage {
+    /// `verifyCRC` false skips the CRC check of a DEFLATED member (writers that leave it 0).
+    public func lazyData(of entry: ZipEntry, range: Range<Int>, tensor: Bool = true, verifyCRC: Bool = true) throws(FormatError) -> TensorStorage {
         guard range.lowerBound >= 0, range.upperBound <= entry.uncompressedSize else {
             throw FormatError(.corrupt, "bytes \(range) lie outside the member's \(entry.uncompressedSize) bytes", file: path, entry: entry.name)
         }
         switch entry.method {
         case .stored:
-            let whole = try data(of: entry, verifyCRC: !tensor || limits.verifyTensorChecksums, tensor: tensor)
+            let whole = try data(of: entry, verifyCRC: verifyCRC && (!tensor || limits.verifyTensorChecksums), tensor: tensor)
             return TensorStorage(slicing: whole, range: range)
         case .deflated:
             try checkRatio(entry)
-            return TensorStorage(deferred: ZipMemberBytes(archive: self, entry: entry, range: range), budget: limits.memory)
+            return TensorStorage(deferred: ZipMemberBytes(archive: self, entry: entry, range: range, verifyCRC: verifyCRC),
+                                 budget: limits.memory)
         }
     }
 

@@ -99,6 +99,55 @@ func pattern(_ n: Int, seed: Int = 0) -> [UInt8] { (0..<n).map { UInt8(($0 &* 7 
         #expect(g?.reason == .truncated)
     }
 
+    /// The streaming inflate hands over 1 MiB pieces, stops when told to, and checks the declared size.
+    @Test func streamingInflateChecksSizesAndStopsEarly() throws {
+        let data = pattern(3 << 20)
+        let compressed = try data.withUnsafeBytes { try Zlib.deflateRaw([$0]) }
+        var pieces: [Int] = []
+        var back: [UInt8] = []
+        try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws in
+            _ = try Zlib.inflateRaw(src, declaredSize: data.count) { piece in
+                pieces.append(piece.count)
+                back += piece
+                return true
+            }
+        }
+        #expect(back == data && pieces.allSatisfy { $0 <= 1 << 20 } && pieces.count >= 3)
+        var seen = 0
+        try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws in
+            _ = try Zlib.inflateRaw(src, declaredSize: data.count + 7) { piece in
+                seen += piece.count
+                return seen < 100
+            }
+        }
+        #expect(seen <= 1 << 20)
+        for (size, reason) in [(data.count - 1, FormatError.Reason.hostile), (data.count + 1, .corrupt)] {
+            let e = formatError {
+                try compressed.withUnsafeBytes { (src: UnsafeRawBufferPointer) throws in
+                    _ = try Zlib.inflateRaw(src, declaredSize: size) { _ in true }
+                }
+            }
+            #expect(e?.reason == reason, "declared \(size)")
+        }
+    }
+
+    @Test func pieceByPieceDeflateIsTheOneShotStream() throws {
+        let data = pattern(200_000)
+        let whole = try data.withUnsafeBytes { try Zlib.deflateRaw([$0]) }
+        let deflater = try Zlib.RawDeflater()
+        var out: [UInt8] = []
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in
+            var at = 0
+            while at < raw.count {
+                let n = min(7_777, raw.count - at)
+                try deflater.feed(UnsafeRawBufferPointer(rebasing: raw[at..<(at + n)])) { out += $0 }
+                at += n
+            }
+        }
+        try deflater.finish { out += $0 }
+        #expect(out == whole)
+    }
+
     @Test func deflateOfSeveralPartsIsOneStream() throws {
         let a = pattern(5000), b = pattern(7000, seed: 3)
         let compressed = try a.withUnsafeBytes { ra in try b.withUnsafeBytes { rb in try Zlib.deflateRaw([ra, rb]) } }
