@@ -8,6 +8,8 @@ that writes a large file, dirty pages are flushed (untimed) so that one command'
 not land in the next one's time.
 
 What is timed:
+- compressed: validate and convert (→ .safetensors) of the checkpoint saved with np.savez_compressed,
+  against the same commands on its np.savez (stored) copy and against numpy / safetensors doing it.
 - validate / inspect / convert: lstmkit as a whole process (start, read, work, write, fsync, rename);
   `cp` as a whole process, and `cp` followed by `sync FILE` (the fsync lstmkit's atomic commit does
   before its rename, which neither cp nor the Python path does); Python twice: the operation alone inside a started interpreter (imports
@@ -200,7 +202,21 @@ def agreement(ours: Path, torch_out: Path, name: str) -> str:
     return f"max |Δ| {worst:.1e}, {bad} outside tol"
 
 
-SECTIONS = ("validate", "convert", "onnx", "run")
+SECTIONS = ("validate", "convert", "compressed", "onnx", "run")
+
+
+def make_npz_pair(ckpt: Path) -> tuple[Path, Path]:
+    """The checkpoint's state dict as np.savez (stored) and np.savez_compressed (deflated), cached."""
+    stored, deflated = ckpt.with_suffix(".stored.npz"), ckpt.with_suffix(".deflated.npz")
+    if not (stored.exists() and deflated.exists()):
+        import numpy as np
+        import torch
+        sd = {k: v.numpy() for k, v in torch.load(ckpt, weights_only=True).items()}
+        for path, save in ((stored, np.savez), (deflated, np.savez_compressed)):
+            tmp = path.with_suffix(".tmp.npz")
+            save(tmp, **sd)
+            tmp.rename(path)
+    return stored, deflated
 
 
 def bench(lstmkit: str, quick: bool, repeats: int, only: set[str] = set(SECTIONS)) -> int:
@@ -301,7 +317,67 @@ stop()
                       f"{vs_py:.1f}x / {median(proc) / median(ours):.1f}x faster than python",
                       "≤ 1.5x cp, ≥ 4x faster, ≤ 100 MB", verdict(ok, quick), human(max(rss_o)), human(max(rss_t)))
 
-        # 3. .onnx output memory.
+        # 3. deflated npz (np.savez_compressed): validate reads npy headers only, convert streams.
+        py_npz_check = r"""
+import numpy as np
+start()
+with np.load(sys.argv[1]) as z:
+    shapes = {k: z[k].shape for k in z.files}
+stop()
+"""
+        py_npz_st = r"""
+import numpy as np
+from safetensors.numpy import save_file
+start()
+with np.load(sys.argv[1]) as z:
+    save_file({k: z[k] for k in z.files}, sys.argv[2])
+stop()
+"""
+        if "compressed" in only:
+            stored, deflated = make_npz_pair(ckpt)
+            label = f"{human(deflated.stat().st_size)} deflated / {human(stored.stat().st_size)} stored"
+            v_def, v_sto, v_py, rss_v, rss_pv, v_bomb, rss_b = [], [], [], [], [], [], []
+            bomb = Path(__file__).resolve().parents[1] / "Fixtures/compressed/lstm_2gib_zeros.npz"
+            c_def, c_sto, c_py, rss_c, rss_pc = [], [], [], [], []
+            out = work / "from_npz.safetensors"
+            for r in range(repeats):  # all validate rounds first: the converts below evict the page cache
+                for step in rotate(["vd", "vs", "vpy", "vb"], r):
+                    if step == "vb":
+                        run = measured([lstmkit, "validate", str(bomb)]); v_bomb.append(run.wall); rss_b.append(run.rss)
+                    elif step == "vd":
+                        run = measured([lstmkit, "validate", str(deflated)]); v_def.append(run.wall); rss_v.append(run.rss)
+                    elif step == "vs":
+                        v_sto.append(measured([lstmkit, "validate", str(stored)]).wall)
+                    else:
+                        ops, run = python_op(py_npz_check, str(deflated)); v_py.append(ops[-1]); rss_pv.append(run.rss)
+            for r in range(repeats):
+                for step in rotate(["cd", "cs", "cpy"], r):
+                    if out.exists():
+                        out.unlink()
+                    if step == "cd":
+                        run = measured([lstmkit, "convert", str(deflated), str(out), "--quiet"], flush=True)
+                        c_def.append(run.wall); rss_c.append(run.rss)
+                    elif step == "cs":
+                        c_sto.append(measured([lstmkit, "convert", str(stored), str(out), "--quiet"], flush=True).wall)
+                    else:
+                        ops, run = python_op(py_npz_st, str(deflated), str(out), flush=True)
+                        c_py.append(ops[-1]); rss_pc.append(run.rss)
+            if out.exists():
+                out.unlink()
+            table.add(f"validate .npz ({label})", ms(median(v_def)),
+                      f"stored {ms(median(v_sto))}; numpy np.load shapes {ms(median(v_py))} op",
+                      f"{median(v_def) / median(v_sto):.2f}x stored; {median(v_py) / median(v_def):.0f}x faster than numpy",
+                      "headers only: ≤ 2x stored", verdict(median(v_def) <= 2 * median(v_sto) + 0.005, quick),
+                      human(max(rss_v)), human(max(rss_pv)))
+            table.add("validate .npz (2.3 MB, a 2 GiB member)", ms(median(v_bomb)), "-",
+                      f"{median(v_bomb) / median(v_sto):.2f}x the stored {human(stored.stat().st_size)} file", "headers only: < 100 ms, < 100 MB",
+                      verdict(median(v_bomb) < 0.1 and max(rss_b) < 100 << 20, quick), human(max(rss_b)), "-")
+            table.add("convert deflated .npz→.safetensors", ms(median(c_def)),
+                      f"stored .npz {ms(median(c_sto))}; python np.load + save_file {ms(median(c_py))} op",
+                      f"{median(c_def) / median(c_sto):.2f}x stored; {median(c_py) / median(c_def):.1f}x faster than python",
+                      "≤ 100 MB RSS", verdict(max(rss_c) <= 100 * 1024 * 1024, quick), human(max(rss_c)), human(max(rss_pc)))
+
+        # 4. .onnx output memory.
         ours, rss_o = [], []
         out = work / "out.onnx"
         for _ in range(repeats if "onnx" in only else 0):
@@ -314,7 +390,7 @@ stop()
             table.add("convert .pt→.onnx", ms(median(ours)), "-", f"peak RSS {max(rss_o) / size:.2f}x the file",
                       "RSS ≤ 1.2x file", verdict(max(rss_o) <= 1.2 * size, quick), human(max(rss_o)), "-")
 
-        # 4. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
+        # 5. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
         py_torch = r"""
 import torch, numpy as np
 torch.set_num_threads(2)

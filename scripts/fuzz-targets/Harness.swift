@@ -4,11 +4,22 @@ import CZlib
 import LSTMSchema
 import TensorFormats
 
+/// Values of a tensor as a consumer reads them: made (deferred bytes: inflated, dequantized, computed)
+/// under the budget first, so a refusal or a corrupt stream is an error, never a trap.
+func values(_ t: Tensor) -> [Float]? { try? t.loaded().floats() }
+
+/// The memory budget of every input (well under libFuzzer's RSS limit).
+let budget = MemoryBudget(limit: 64 << 20)
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    MemoryBudget.$current.withValue(budget) { fuzzOne(data, size) }
+}
+
+func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let file = MappedFile(copying: UnsafeRawBufferPointer(start: data, count: size), path: "fuzz-input")
     var limits = Limits.default
-    limits.maxInflatedBytes = 64 << 20
+    limits.memory = budget
     limits.protobufBytes = 64 << 20
     #if FUZZ_ZIP
     if let archive = try? ZipArchive(file: file, limits: limits) {
@@ -23,11 +34,13 @@ public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                             initial: Zlib.crc32(UnsafeRawBufferPointer(rebasing: bytes[..<split])))
     if Zlib.crc32(bytes) != zlibCRC || joined != zlibCRC { fatalError("CRC-32 differs from zlib's") }
     #elseif FUZZ_NPY
-    _ = try? NpyReader.read(file: file, limits: limits).tensors.map { $0.tensor.floats() }
+    _ = try? NpyReader.read(file: file, limits: limits).tensors.map { values($0.tensor) }
     #elseif FUZZ_NPZ
     limits.tensorChecksumsInBackground = size % 2 == 1
     if let read = try? NpzReader.read(file: file, limits: limits) {
-        _ = read.tensors.map { $0.tensor.floats() }
+        // Deferred members both ways: streamed as a writer copies them, and made for their values.
+        for t in read.tensors { try? t.tensor.storage.stream(0..<t.tensor.storage.count) { _ in } }
+        _ = read.tensors.map { values($0.tensor) }
         _ = try? read.finishChecksums()
     }
     #elseif FUZZ_PICKLE
@@ -37,11 +50,11 @@ public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // Odd-sized inputs check tensor CRCs on the background queue, as `convert` does.
     limits.tensorChecksumsInBackground = size % 2 == 1
     if let read = try? PyTorchReader.read(file: file, limits: limits) {
-        _ = read.tensors.map { $0.tensor.floats() }
+        _ = read.tensors.map { values($0.tensor) }
         _ = try? read.finishChecksums()
     }
     #elseif FUZZ_LEGACY
-    _ = try? PyTorchLegacyReader.read(file: file, limits: limits).tensors.map { $0.tensor.floats() }
+    _ = try? PyTorchLegacyReader.read(file: file, limits: limits).tensors.map { values($0.tensor) }
     #elseif FUZZ_ONNX
     if let model = try? ONNXModelFile.read(file: file, limits: limits) {
         _ = try? ONNXLSTMMapping.modules(in: model)
@@ -55,15 +68,15 @@ public func lstmkitFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     limits.onnxGraphDepth = 6
     if let model = try? ONNXModelFile.read(file: file, limits: limits),
        let found = try? ONNXLSTMMapping.candidates(in: model, limits: limits) {
-        for case .valid(let m) in found { _ = m.module.canonicalTensors().map { $0.tensor.floats() } }
+        for case .valid(let m) in found { _ = m.module.canonicalTensors().map { values($0.tensor) } }
     }
     #elseif FUZZ_SAFETENSORS
-    _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { $0.tensor.floats() }
+    _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { values($0.tensor) }
     #elseif FUZZ_SCHEMA
     if let tensors = try? TensorFileIO.read(file: file, limits: limits),
        let model = try? LSTMSchemaLoader.load(file: tensors, limits: limits) {
         for found in model.discovered { _ = found.problems.map(\.description) }
-        for module in model.modules { _ = module.canonicalTensors(prefix: "").map { $0.tensor.floats() } }
+        for module in model.modules { _ = module.canonicalTensors(prefix: "").map { values($0.tensor) } }
     }
     #else
     #error("compile with -D FUZZ_<TARGET>")

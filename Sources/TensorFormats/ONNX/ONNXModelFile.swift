@@ -52,6 +52,8 @@ public enum ONNXModelFile {
                 throw FormatError(.limitExceeded, "the model is \(file.bytes.count) bytes, over the protobuf limit of \(limits.protobufBytes)")
             }
             let scan = try ONNXWireScan(bytes: file.bytes, limits: limits)
+            let decoding = try limits.memory.reserve(scan.decodedBytes, for: "decoding the protobuf")
+            defer { withExtendedLifetime(decoding) {} }
             var empty: UInt8 = 0
             let decoded = withUnsafePointer(to: &empty) { fallback in
                 onnx__model_proto__unpack(nil, file.bytes.count, file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? fallback)
@@ -140,6 +142,8 @@ public enum ONNXModelFile {
         guard size <= maximumProtobufBytes else {
             throw FormatError(.limitExceeded, "the model needs \(size) bytes, over protobuf's 2 GiB limit")
         }
+        let packing = try MemoryBudget.current.reserve(2 * size, for: "serializing the model")
+        defer { withExtendedLifetime(packing) {} }
         var out = [UInt8](repeating: 0, count: size)
         let written = out.withUnsafeMutableBufferPointer { onnx__model_proto__pack(m, $0.baseAddress!) }
         return Array(out[0..<written])

@@ -325,17 +325,11 @@ public final class ZipArchive: Sendable {
             return Array(UnsafeRawBufferPointer(rebasing: file.bytes[range.lowerBound..<(range.lowerBound + n)]))
         case .deflated:
             try checkRatio(entry)
-            var out: [UInt8] = []
-            out.reserveCapacity(n)
             do {
-                try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: file.bytes[range]), declaredSize: entry.uncompressedSize) { piece in
-                    out.append(contentsOf: piece.prefix(n - out.count))
-                    return out.count < n
-                }
+                return try Zlib.inflatePrefix(UnsafeRawBufferPointer(rebasing: file.bytes[range]), declaredSize: entry.uncompressedSize, count: n)
             } catch {
                 throw FormatError(error.reason, error.message, file: path, entry: entry.name, offset: range.lowerBound + (error.offset ?? 0))
             }
-            return out
         }
     }
 

@@ -29,9 +29,18 @@ struct ZipMemberBytes: DeferredBytes {
         var position = 0
         var crc: UInt32 = 0
         var sinkError: FormatError?
+        var released = 0
+        let file = archive.file
+        // The compressed pages behind zlib's input are released as it goes, so streaming a member
+        // keeps neither its inflated nor its compressed bytes resident.
+        func release(upTo consumed: Int) {
+            guard consumed - released >= Zlib.streamInput else { return }
+            file.release((source.lowerBound + released)..<(source.lowerBound + consumed))
+            released = consumed
+        }
         do throws(FormatError) {
             try Zlib.inflateRaw(UnsafeRawBufferPointer(rebasing: archive.file.bytes[source]),
-                                declaredSize: entry.uncompressedSize) { (piece: UnsafeRawBufferPointer) throws(FormatError) -> Bool in
+                                declaredSize: entry.uncompressedSize, consumed: release) { (piece: UnsafeRawBufferPointer) throws(FormatError) -> Bool in
                 crc = Zlib.crc32(piece, initial: crc)
                 let start = max(wanted.lowerBound, position), end = min(wanted.upperBound, position + piece.count)
                 if start < end {
@@ -49,6 +58,7 @@ struct ZipMemberBytes: DeferredBytes {
             throw FormatError(error.reason, error.message, file: archive.path, entry: entry.name,
                               offset: error.offset.map { source.lowerBound + $0 })
         }
+        file.release((source.lowerBound + released)..<source.upperBound)
         if let sinkError { throw sinkError }
         guard crc == entry.crc32 || !verifyCRC else { throw ZipArchive.crcMismatchError(entry, found: crc, in: archive.path) }
     }

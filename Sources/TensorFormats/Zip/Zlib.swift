@@ -67,19 +67,44 @@ public enum Zlib {
     /// order in pieces of at most 1 MiB (memory stays at one piece whatever the size). `each`
     /// returns false to stop early: the rest of the stream is then neither inflated nor checked.
     /// Errors as ``inflateRaw(_:into:)``. Returns the input bytes consumed.
+    /// `consumed` (when given) learns after each piece how many input bytes zlib has read, so a
+    /// caller can release the mapped pages behind them.
     @discardableResult
     public static func inflateRaw(_ source: UnsafeRawBufferPointer, declaredSize: Int,
+                                  consumed: ((Int) -> Void)? = nil,
                                   each: (UnsafeRawBufferPointer) throws(FormatError) -> Bool) throws(FormatError) -> Int {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: streamWindow, alignment: 64)
         defer { scratch.deallocate() }
-        return try inflateStream(source, declaredSize: declaredSize, chunk: chunk, window: { _ in scratch }, each: each)
+        return try inflateStream(source, declaredSize: declaredSize, chunk: consumed == nil ? chunk : streamInput,
+                                 window: { _ in scratch }, each: each, consumed: consumed)
+    }
+
+    /// Input fed to zlib per call when the caller releases consumed pages (4 MiB).
+    static let streamInput = 4 << 20
+
+    /// The first `count` bytes `source` inflates to (all of them when it makes fewer than `count` of
+    /// its `declaredSize`), inflating no further than that: how a reader looks at a header.
+    public static func inflatePrefix(_ source: UnsafeRawBufferPointer, declaredSize: Int, count: Int) throws(FormatError) -> [UInt8] {
+        let n = min(max(0, count), declaredSize)
+        guard n > 0 else { return [] }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 16)
+        defer { buffer.deallocate() }
+        var made = 0
+        _ = try inflateStream(source, declaredSize: declaredSize, chunk: chunk,
+                          window: { produced in UnsafeMutableRawBufferPointer(rebasing: buffer[produced...]) },
+                          each: { piece in
+                              made += piece.count
+                              return made < n
+                          })
+        return Array(buffer[0..<made])
     }
 
     /// The one inflate loop. `window(produced)` gives the buffer the next bytes go into (only its
     /// first `declaredSize − produced` bytes are used); `each` sees every produced piece.
     static func inflateStream(_ source: UnsafeRawBufferPointer, declaredSize: Int, chunk: Int,
                               window: (Int) -> UnsafeMutableRawBufferPointer,
-                              each: (UnsafeRawBufferPointer) throws(FormatError) -> Bool) throws(FormatError) -> Int {
+                              each: (UnsafeRawBufferPointer) throws(FormatError) -> Bool,
+                              consumed report: ((Int) -> Void)? = nil) throws(FormatError) -> Int {
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw FormatError(.unreadable, "zlib could not start an inflate stream")
@@ -115,6 +140,7 @@ public enum Zlib {
                 }
                 produced += made
                 guard try each(UnsafeRawBufferPointer(rebasing: target[0..<made])) else { return consumed }
+                report?(consumed)
             }
             switch status {
             case Z_STREAM_END:
