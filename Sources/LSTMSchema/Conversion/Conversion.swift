@@ -18,7 +18,8 @@ public struct ConversionRequest: Sendable {
     public var compress: Bool
     /// Wait for the output to reach the disk before renaming it into place (see ``OutputFile``).
     public var durable = false
-    /// How an .onnx output is built (batch_first input, h0 / c0 inputs, opset); `dtype` above wins.
+    /// How an .onnx output is built (batch_first input, h0 / c0 inputs, sequence lengths, opset);
+    /// `dtype` above wins.
     public var onnx = ONNXExportOptions()
     /// How an .onnx output stores its tensors (external data for models over 2 GB).
     public var onnxWrite = ONNXWriteOptions()
@@ -149,6 +150,7 @@ public enum Conversion {
                 throw ConversionError(.unusable, "\(request.output): no LSTM module to write")
             }
             sideFiles = try converting { () throws(FormatError) in try writer.write(module, to: output, request: request) }
+            notes += writer.notes(for: module, request: request)
         case .tensorMap(let writer)?:
             if request.compress, target.format != .npz { notes.append("--compress applies to .npz outputs only; ignored") }
             let options = TensorWriteOptions(compress: request.compress, archiveName: TensorFileWriter.archiveName(for: request.output))

@@ -7,6 +7,12 @@ public protocol ModuleGraphWriter {
     /// Writes `module` (already cast to the requested dtype) to `output`, not committing it.
     /// Returns the side files written (external data), for the caller to commit with `output`.
     static func write(_ module: LSTMModule, to output: OutputFile, request: ConversionRequest) throws(FormatError) -> [OutputFile]
+    /// What the graph does differently from the module as stored, for `convert` to print (none by default).
+    static func notes(for module: LSTMModule, request: ConversionRequest) -> [String]
+}
+
+extension ModuleGraphWriter {
+    public static func notes(for module: LSTMModule, request: ConversionRequest) -> [String] { [] }
 }
 
 public enum ModuleGraphWriters {

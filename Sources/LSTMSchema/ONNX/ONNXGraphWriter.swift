@@ -16,4 +16,8 @@ public enum ONNXGraphWriter: ModuleGraphWriter {
             throw error.inFile(output.path)
         }
     }
+
+    public static func notes(for module: LSTMModule, request: ConversionRequest) -> [String] {
+        ONNXExportOptions.computeNote(for: request.onnx.dtype ?? module.config.dtype).map { [$0] } ?? []
+    }
 }

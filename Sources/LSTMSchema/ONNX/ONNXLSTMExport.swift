@@ -17,28 +17,55 @@ public struct ONNXExportOptions: Sendable {
     /// `x` and `output` are (batch, seq, feature), as with `batch_first=True`; h / c never change.
     public var batchFirst = false
     public var initialState = InitialState.none
+    /// An int32 graph input `sequence_lens` (batch): row b runs its first `sequence_lens[b]` steps,
+    /// later outputs are 0 and h_n / c_n hold the last valid state (nn.LSTM on a packed sequence,
+    /// onnxruntime's LSTM `sequence_lens`).
+    public var sequenceLengths = false
     /// Default-domain opset, 13 ... 28 (Squeeze / Split take their axes as inputs from 13 on);
-    /// nil → 17, or 22 for a bfloat16 LSTM node (LSTM takes bfloat16 from opset 22).
+    /// nil → 17.
     public var opset: Int?
     /// IR version; nil → the one released with the opset (opset 17 → IR 8).
     public var irVersion: Int?
-    /// Element type of weights and graph I/O; nil → the module's dtype. Every float type gives a model
-    /// the checker accepts; onnxruntime's CPU kernels run float32 and float16, not a float64 LSTM node
-    /// (the Scan lowering runs float64) and nothing in bfloat16.
+    /// Element type of the weights; nil → the module's dtype. float32 and float16 are computed as
+    /// they are; bfloat16 and float64 weights are stored as they are and computed in float32 (Cast
+    /// nodes), because onnxruntime's CPU provider has no bfloat16 or float64 LSTM
+    /// (``computeType(for:)``). Graph I/O is in the weights' dtype, float32 for bfloat16 (``ioType(for:)``).
     public var dtype: DType?
     public var producerName = "lstmkit"
     public var producerVersion = "0.1.0"
 
-    public init(batchFirst: Bool = false, initialState: InitialState = .none, opset: Int? = nil,
-                irVersion: Int? = nil, dtype: DType? = nil) {
+    public init(batchFirst: Bool = false, initialState: InitialState = .none, sequenceLengths: Bool = false,
+                opset: Int? = nil, irVersion: Int? = nil, dtype: DType? = nil) {
         self.batchFirst = batchFirst
         self.initialState = initialState
+        self.sequenceLengths = sequenceLengths
         self.opset = opset
         self.irVersion = irVersion
         self.dtype = dtype
     }
 
-    static let opsets = 13...28
+    public static let opsets = 13...28
+    public static let defaultOpset = 17
+
+    /// The element type a graph for weights of `dtype` computes in: float32 and float16 as they are
+    /// (onnxruntime's CPU provider runs LSTM, Gemm and the activations in both), float32 for
+    /// bfloat16 and float64 (no CPU kernel runs an LSTM in either).
+    public static func computeType(for dtype: DType) -> DType {
+        dtype == .float16 ? .float16 : .float32
+    }
+
+    /// The element type of the graph's inputs and outputs for weights of `dtype`: the same, except
+    /// float32 for bfloat16 (numpy, and so onnxruntime's Python API, has no bfloat16 arrays).
+    public static func ioType(for dtype: DType) -> DType {
+        dtype == .bfloat16 ? .float32 : dtype
+    }
+
+    /// The note `convert` prints for a module computed in another type than it is stored in.
+    public static func computeNote(for dtype: DType) -> String? {
+        let compute = computeType(for: dtype), io = ioType(for: dtype)
+        guard compute != dtype else { return nil }
+        return "the \(dtype.name) weights are stored as \(dtype.name) and computed in \(compute.name) (Cast nodes), inputs and outputs are \(io.name): onnxruntime's CPU provider has no \(dtype.name) LSTM"
+    }
 
     /// IR version of the ONNX release that introduced each opset (onnx `helper.VERSION_TABLE`).
     static func irVersion(forOpset opset: Int) -> Int {
@@ -73,15 +100,14 @@ public struct ONNXExportOptions: Sendable {
 /// (see ``ONNXProjectedLSTM``). `metadata_props` record the module (``ONNXExportMetadata``), so
 /// reading the model back gives the same module name and config.
 public enum ONNXLSTMExport {
-    public static func model(for module: LSTMModule, options: ONNXExportOptions = .init()) throws(FormatError) -> ONNXModel {
-        let m = try checked(module, dtype: options.dtype)
+    public static func model(for module: LSTMModule, options given: ONNXExportOptions = .init()) throws(FormatError) -> ONNXModel {
+        let m = try checked(module, dtype: given.dtype)
+        var options = given
+        if m.variant?.layout == 1 { options.batchFirst = true }  // a layout = 1 node's batch-major I/O
         let lstmNodes = m.config.projSize == 0
-        let opset = options.opset ?? (lstmNodes && m.config.dtype == .bfloat16 ? 22 : 17)
+        let opset = options.opset ?? ONNXExportOptions.defaultOpset
         guard ONNXExportOptions.opsets.contains(opset) else {
-            throw FormatError(.unsupported, "ONNX opset \(opset) is not supported for export (use \(ONNXExportOptions.opsets.lowerBound)...\(ONNXExportOptions.opsets.upperBound))", entry: module.name)
-        }
-        if lstmNodes, m.config.dtype == .bfloat16, opset < 22 {
-            throw FormatError(.unsupported, "a bfloat16 LSTM node needs opset 22 or later (asked for \(opset)); write float32 instead, or opset 22", entry: module.name)
+            throw FormatError(.unsupported, "ONNX opset \(opset) is not supported for export (use \(ONNXExportOptions.opsets.lowerBound)...\(ONNXExportOptions.opsets.upperBound); the newest onnx release defines \(ONNXExportOptions.opsets.upperBound))", entry: module.name)
         }
         let graph: ONNXGraph
         let lowering: String
@@ -153,31 +179,80 @@ public enum ONNXLSTMExport {
         return m
     }
 
-    /// Graph inputs `x` (+ `h0`, `c0`) and the time-major input of the first layer.
+    /// Graph inputs `x` (+ `h0`, `c0`, `sequence_lens`) and what the layers read: the time-major
+    /// input and the states in the compute type, and the lengths.
     static func inputs(_ b: inout ONNXGraphBuilder, _ m: LSTMModule, _ o: ONNXExportOptions) throws(FormatError)
-        -> (infos: [ONNXValueInfo], x: String, state: (h: String, c: String)?) {
+        -> (infos: [ONNXValueInfo], x: String, state: (h: String, c: String)?, lengths: String?) {
         let c = m.config
-        let elem = ONNXDataType(c.dtype)
+        let io = ONNXExportOptions.ioType(for: c.dtype)
+        let elem = ONNXDataType(io)
         let ld = Int64(c.numLayers * c.numDirections)
         let xShape: [ONNXDim] = o.batchFirst ? [.param("batch"), .param("seq"), .value(Int64(c.inputSize))]
                                              : [.param("seq"), .param("batch"), .value(Int64(c.inputSize))]
         var infos = [ONNXValueInfo(name: "x", elementType: elem, shape: xShape)]
-        let x = o.batchFirst ? b.op("Transpose", ["x"], .ints("perm", [1, 0, 2])) : "x"
-        guard o.initialState != .none else { return (infos, x, nil) }
-        infos.append(ONNXValueInfo(name: "h0", elementType: elem, shape: [.value(ld), .param("batch"), .value(Int64(c.outputSize))]))
-        infos.append(ONNXValueInfo(name: "c0", elementType: elem, shape: [.value(ld), .param("batch"), .value(Int64(c.hiddenSize))]))
-        guard o.initialState == .optional else { return (infos, x, ("h0", "c0")) }
-        b.initializer("h0", try zeros([Int(ld), 1, c.outputSize], c.dtype))
-        b.initializer("c0", try zeros([Int(ld), 1, c.hiddenSize], c.dtype))
-        let ones = try b.int64s("rnn.one", [1])
-        let batch = b.op("Gather", [b.op("Shape", [x]), try b.int64s("rnn.batch_axis", [1])], .int("axis", 0))
-        let shape = b.op("Concat", [ones, batch, ones], .int("axis", 0))
-        return (infos, x, (b.op("Expand", ["h0", shape]), b.op("Expand", ["c0", shape])))
+        let x = computed(&b, o.batchFirst ? b.op("Transpose", ["x"], .ints("perm", [1, 0, 2])) : "x", from: io, module: c.dtype)
+        if o.initialState != .none {
+            infos.append(ONNXValueInfo(name: "h0", elementType: elem, shape: [.value(ld), .param("batch"), .value(Int64(c.outputSize))]))
+            infos.append(ONNXValueInfo(name: "c0", elementType: elem, shape: [.value(ld), .param("batch"), .value(Int64(c.hiddenSize))]))
+        }
+        if o.sequenceLengths {
+            infos.append(ONNXValueInfo(name: "sequence_lens", elementType: ONNXDataType(.int32), shape: [.param("batch")]))
+        }
+        var lengths = o.sequenceLengths ? "sequence_lens" : nil
+        if lengths == nil, let constant = m.variant?.sequenceLengths {
+            // A node read from ONNX with constant lengths keeps them.
+            let storage = try TensorStorage(count: 4 * constant.count) { dst in
+                for (i, v) in constant.enumerated() { dst.storeBytes(of: Int32(clamping: v).littleEndian, toByteOffset: 4 * i, as: Int32.self) }
+            }
+            lengths = b.initializer("rnn.sequence_lens", try Tensor(dtype: .int32, shape: [constant.count], storage: storage))
+        }
+        switch o.initialState {
+        case .none:
+            return (infos, x, nil, lengths)
+        case .required:
+            return (infos, x, (computed(&b, "h0", from: io, module: c.dtype), computed(&b, "c0", from: io, module: c.dtype)), lengths)
+        case .optional:
+            b.initializer("h0", try zeros([Int(ld), 1, c.outputSize], io))
+            b.initializer("c0", try zeros([Int(ld), 1, c.hiddenSize], io))
+            let ones = try b.int64s("rnn.one", [1])
+            let batch = b.op("Gather", [b.op("Shape", [x]), try b.int64s("rnn.batch_axis", [1])], .int("axis", 0))
+            let shape = b.op("Concat", [ones, batch, ones], .int("axis", 0))
+            return (infos, x, (computed(&b, b.op("Expand", ["h0", shape]), from: io, module: c.dtype),
+                               computed(&b, b.op("Expand", ["c0", shape]), from: io, module: c.dtype)), lengths)
+        }
+    }
+
+    /// `value`, of element type `from`, in the compute type of a module of `module` dtype: itself,
+    /// or a `Cast` of it.
+    static func computed(_ b: inout ONNXGraphBuilder, _ value: String, from: DType, module: DType) -> String {
+        let compute = ONNXExportOptions.computeType(for: module)
+        guard compute != from else { return value }
+        return b.op("Cast", [value], .int("to", Int64(ONNXDataType(compute).rawValue)))
+    }
+
+    /// A weight initializer (of the module's dtype) in the compute type.
+    static func computed(_ b: inout ONNXGraphBuilder, _ weight: String, _ dtype: DType) -> String {
+        computed(&b, weight, from: dtype, module: dtype)
+    }
+
+    /// Whether the graph's outputs need a Cast from the compute type.
+    static func castsOutputs(_ dtype: DType) -> Bool {
+        ONNXExportOptions.computeType(for: dtype) != ONNXExportOptions.ioType(for: dtype)
+    }
+
+    /// Names `value` (in the compute type) as the graph output `name`, in the I/O type.
+    static func output(_ b: inout ONNXGraphBuilder, _ value: String, as name: String, _ dtype: DType) {
+        let io = ONNXExportOptions.ioType(for: dtype)
+        if ONNXExportOptions.computeType(for: dtype) == io {
+            b.op("Identity", [value], output: name)
+        } else {
+            b.op("Cast", [value], output: name, .int("to", Int64(ONNXDataType(io).rawValue)))
+        }
     }
 
     static func outputInfos(_ m: LSTMModule, _ o: ONNXExportOptions) -> [ONNXValueInfo] {
         let c = m.config
-        let elem = ONNXDataType(c.dtype)
+        let elem = ONNXDataType(ONNXExportOptions.ioType(for: c.dtype))
         let ld = Int64(c.numLayers * c.numDirections)
         let width = ONNXDim.value(Int64(c.numDirections * c.outputSize))
         return [
@@ -199,7 +274,10 @@ public enum ONNXLSTMExport {
         var features = m.variant ?? LSTMVariant()
         features.direction = c.bidirectional ? .bidirectional : (features.direction == .reverse ? .reverse : .forward)
         var b = ONNXGraphBuilder(scope: "rnn")
-        let (inputs, x0, state) = try inputs(&b, m, o)
+        let (inputs, x0, state, lengths) = try inputs(&b, m, o)
+        let cast = castsOutputs(c.dtype)
+        /// The graph output `name` when the value is already in the I/O type (no Cast).
+        func named(_ name: String) -> String? { cast ? nil : name }
         var x = x0
         var hs: [String] = [], cs: [String] = []
         for k in 0..<layers {
@@ -208,7 +286,8 @@ public enum ONNXLSTMExport {
                                                          perm: ONNXGates.toONNX, shape: [d, 4 * h, c.layerInputSize(k)])
             let r = try ONNXGates.reorderedConcatenation(dirs.map(\.weightHH), blockElements: h * h,
                                                          perm: ONNXGates.toONNX, shape: [d, 4 * h, h])
-            var lstmInputs = [x, b.initializer("rnn.l\(k).W", w), b.initializer("rnn.l\(k).R", r)]
+            var lstmInputs = [x, computed(&b, b.initializer("rnn.l\(k).W", w), c.dtype),
+                              computed(&b, b.initializer("rnn.l\(k).R", r), c.dtype)]
             if c.bias {
                 var parts: [Tensor] = []
                 for dw in dirs {
@@ -216,11 +295,11 @@ public enum ONNXLSTMExport {
                     parts.append(try ONNXGates.reorder(bi, start: 0, blockElements: h, perm: ONNXGates.toONNX, shape: [4 * h]))
                     parts.append(try ONNXGates.reorder(bh, start: 0, blockElements: h, perm: ONNXGates.toONNX, shape: [4 * h]))
                 }
-                lstmInputs.append(b.initializer("rnn.l\(k).B", try ONNXGates.concatenate(parts, shape: [d, 8 * h])))
+                lstmInputs.append(computed(&b, b.initializer("rnn.l\(k).B", try ONNXGates.concatenate(parts, shape: [d, 8 * h])), c.dtype))
             } else {
                 lstmInputs.append("")
             }
-            lstmInputs.append("")  // sequence_lens
+            lstmInputs.append(lengths ?? "")
             if let state {
                 if layers == 1 {
                     lstmInputs += [state.h, state.c]
@@ -240,7 +319,7 @@ public enum ONNXLSTMExport {
                     if let p = dw.peephole { parts.append(p) } else { parts.append(try zeros([3 * h], c.dtype)) }
                 }
                 let p = try ONNXGates.concatenate(parts, shape: [d, 3 * h])
-                lstmInputs.append(b.initializer("rnn.l\(k).P", p))
+                lstmInputs.append(computed(&b, b.initializer("rnn.l\(k).P", p), c.dtype))
             }
             while lstmInputs.last == "" { lstmInputs.removeLast() }
 
@@ -258,20 +337,30 @@ public enum ONNXLSTMExport {
             let y = outs[0]
             let glued: String
             if d == 1 {
-                glued = b.op("Squeeze", [y, try b.int64s("rnn.one", [1])], output: last && !o.batchFirst ? "output" : nil)
+                glued = b.op("Squeeze", [y, try b.int64s("rnn.one", [1])], output: last && !o.batchFirst ? named("output") : nil)
             } else {
                 let t = b.op("Transpose", [y], .ints("perm", [0, 2, 1, 3]))
-                glued = b.op("Reshape", [t, try b.int64s("rnn.flatten_directions", [0, 0, -1])], output: last && !o.batchFirst ? "output" : nil)
+                glued = b.op("Reshape", [t, try b.int64s("rnn.flatten_directions", [0, 0, -1])], output: last && !o.batchFirst ? named("output") : nil)
             }
             x = glued
         }
-        if o.batchFirst { b.op("Transpose", [x], output: "output", .ints("perm", [1, 0, 2])) }
+        if o.batchFirst { x = b.op("Transpose", [x], output: named("output"), .ints("perm", [1, 0, 2])) }
+        if cast { output(&b, x, as: "output", c.dtype) }
         if layers == 1 {
-            b.op("Identity", [hs[0]], output: "h_n")
-            b.op("Identity", [cs[0]], output: "c_n")
+            if cast {
+                output(&b, hs[0], as: "h_n", c.dtype)
+                output(&b, cs[0], as: "c_n", c.dtype)
+            } else {
+                b.op("Identity", [hs[0]], output: "h_n")
+                b.op("Identity", [cs[0]], output: "c_n")
+            }
         } else {
-            b.op("Concat", hs, output: "h_n", .int("axis", 0))
-            b.op("Concat", cs, output: "c_n", .int("axis", 0))
+            let hn = b.op("Concat", hs, output: named("h_n"), .int("axis", 0))
+            let cn = b.op("Concat", cs, output: named("c_n"), .int("axis", 0))
+            if cast {
+                output(&b, hn, as: "h_n", c.dtype)
+                output(&b, cn, as: "c_n", c.dtype)
+            }
         }
         return ONNXGraph(name: "lstmkit", nodes: b.nodes, initializers: b.initializers,
                          inputs: inputs, outputs: outputInfos(m, o))

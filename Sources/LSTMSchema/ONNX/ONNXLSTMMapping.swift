@@ -193,6 +193,19 @@ public enum ONNXLSTMMapping {
         return out
     }
 
+    /// The weight as the file stores it when the graph only casts it to another float type before
+    /// the LSTM (`Cast` of a float constant, as lstmkit writes bfloat16 and float64 modules, which
+    /// onnxruntime computes in float32): the module keeps the stored weights and dtype, as a
+    /// conversion should; the graph computes with their cast (for float64, float32-rounded).
+    /// Otherwise `computed`.
+    static func storedBeforeCast(_ name: String, _ computed: Tensor, in graph: ONNXGraphIndex) -> Tensor {
+        guard case .node(let i, let scope) = graph.definition(of: name) else { return computed }
+        let node = scope.graph.nodes[i]
+        guard node.opType == "Cast", let source = node.input(0), case .tensor(let t, _) = scope.constant(source),
+              t.dtype.isFloatingPoint, t.shape == computed.shape else { return computed }
+        return t
+    }
+
     private static func sameWeights(_ a: LSTMModule, _ b: LSTMModule) -> Bool {
         guard a.config == b.config, a.variant == b.variant, a.layers.count == b.layers.count else { return false }
         func same(_ x: Tensor?, _ y: Tensor?) -> Bool {
@@ -296,7 +309,7 @@ struct ONNXLSTMNode {
             case .tensor(let t, let initializers):
                 guard t.dtype.isFloatingPoint else { throw fail(.corrupt, "\(what) ('\(name)') is \(t.dtype.name), not a float type") }
                 sources += initializers
-                return t
+                return ONNXLSTMMapping.storedBeforeCast(name, t, in: graph)
             case .notConstant(let why):
                 throw fail(.unsupported, "\(what) ('\(name)') is \(why), not a constant; lstmkit reads weights from initializers, Constant nodes and computations of them")
             case .failed(let error):

@@ -14,7 +14,8 @@ enum ConvertKind: String, ExpressibleByArgument, CaseIterable {
     var kind: ModuleKind { self == .cell ? .lstmCell : .lstm }
 }
 
-/// `lstmkit convert INPUT OUTPUT [--module NAME] [--as lstm|cell] [--dtype D] [--force] [--compress] [--sync] [--quiet]`:
+/// `lstmkit convert INPUT OUTPUT [--module NAME] [--as lstm|cell] [--dtype D] [--force] [--compress] [--sync] [--quiet]
+/// [.onnx: --batch-first --opset N --sequence-lengths --initial-state]`:
 /// ``Conversion/run(_:progress:)`` with DESIGN §3's exit codes, notes on stderr and a one-line
 /// summary on stdout.
 struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
@@ -28,8 +29,13 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
         (nn.LSTM.load_state_dict takes it as it is; an nn.LSTMCell keeps its cell names). --as lstm \
         writes the module as nn.LSTM(num_layers=1) tensors (a cell becomes weight_ih_l0, ...), --as \
         cell as nn.LSTMCell tensors (only for one layer, one direction, no projection). An .onnx \
-        output holds one LSTM module (a cell becomes a one-layer LSTM graph). Metadata goes to \
-        safetensors' __metadata__; a note names what a target cannot hold.
+        output holds one LSTM module (a cell becomes a one-layer LSTM graph) with nn.LSTM's inputs and \
+        outputs (x; output, h_n, c_n) that onnxruntime's CPU provider runs: float32 and float16 weights \
+        are computed as they are, bfloat16 and float64 weights are stored as they are and computed in \
+        float32 (Cast nodes; a note says so); --batch-first, --opset, --sequence-lengths and \
+        --initial-state shape its inputs. ONNX features nn.LSTM lacks (peepholes, clip, input_forget, \
+        activations, reverse-only) are kept in an .onnx output. Metadata goes to safetensors' \
+        __metadata__; a note names what a target cannot hold.
 
         The output is written atomically: nothing appears unless the whole conversion succeeds, an \
         existing OUTPUT is kept unless --force is given, and INPUT is never modified.
@@ -37,6 +43,7 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
         Examples:
           lstmkit convert model.pt model.safetensors
           lstmkit convert checkpoint.pt encoder.onnx --module encoder.rnn
+          lstmkit convert model.pt model.onnx --batch-first --sequence-lengths
           lstmkit convert model.pt model-fp16.safetensors --dtype float16
           lstmkit convert weights.npz weights.pt --module lstm
           lstmkit convert decoder.pt cell-as-lstm.pt --module decoder.cell --as lstm
@@ -70,11 +77,31 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
     @Flag(help: "Print nothing but errors and notes (no summary, no progress bar).")
     var quiet = false
 
+    @Flag(name: .customLong("batch-first"), help: ArgumentHelp("(.onnx) Graph input x and output are (batch, seq, feature), as torch.onnx.export writes a batch_first=True nn.LSTM."))
+    var batchFirst = false
+
+    @Option(help: ArgumentHelp("(.onnx) The ONNX opset to write, \(ONNXExportOptions.opsets.lowerBound)–\(ONNXExportOptions.opsets.upperBound) (default \(ONNXExportOptions.defaultOpset)).", valueName: "n"))
+    var opset: Int?
+
+    @Flag(name: .customLong("sequence-lengths"), help: ArgumentHelp("(.onnx) Add an int32 input sequence_lens (batch): each row runs its first sequence_lens[b] steps, later outputs are 0 and h_n / c_n hold its last valid state (nn.LSTM on a packed sequence)."))
+    var sequenceLengths = false
+
+    @Flag(name: .customLong("initial-state"), help: ArgumentHelp("(.onnx) Add inputs h0 (num_layers·directions, batch, proj_size or hidden_size) and c0 (…, hidden_size); without it the states start at zero."))
+    var initialState = false
+
     @OptionGroup var limitOptions: LimitOptions
 
     func validate() throws {
-        guard FormatRegistry.output(forPath: output) != nil else {
+        guard let target = FormatRegistry.output(forPath: output) else {
             throw ValidationError("cannot tell the output format from the extension of '\(output)' (use \(FormatRegistry.outputExtensionList))")
+        }
+        let graphOnly = [("--batch-first", batchFirst), ("--opset", opset != nil), ("--sequence-lengths", sequenceLengths),
+                         ("--initial-state", initialState)].filter(\.1).map(\.0)
+        if let first = graphOnly.first, target.format != .onnx {
+            throw ValidationError("\(first) applies to an .onnx output only")
+        }
+        if let opset, !ONNXExportOptions.opsets.contains(opset) {
+            throw ValidationError("--opset \(opset) is outside \(ONNXExportOptions.opsets.lowerBound)–\(ONNXExportOptions.opsets.upperBound) (the opsets lstmkit writes; \(ONNXExportOptions.opsets.upperBound) is the newest onnx release's)")
         }
     }
 
@@ -84,6 +111,10 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
         request.limits = limitOptions.limits
         request.kind = asKind?.kind
         request.durable = sync
+        request.onnx.batchFirst = batchFirst
+        request.onnx.opset = opset
+        request.onnx.sequenceLengths = sequenceLengths
+        request.onnx.initialState = initialState ? .required : .none
         let progress = console.stderrIsTerminal ? ConvertProgressBar.make(input: input, quiet: quiet) : nil
         let report: ConversionReport
         do {

@@ -142,20 +142,29 @@ enum RandomModule {
         }
     }
 
-    @Test func opsetAndIRFollowTheDtype() throws {
+    /// The default opset is 17 for every dtype; bfloat16 and float64 weights are stored as they are
+    /// and Cast to float32 for the LSTM (bfloat16 graph I/O is float32, float64's is float64).
+    @Test func opsetIRAndComputeTypeFollowTheDtype() throws {
         let c = LSTMConfig(inputSize: 3, hiddenSize: 4, bidirectional: true)
         let f32 = try ONNXLSTMExport.model(for: try RandomModule.make(c))
         #expect(f32.opsetVersion() == 17 && f32.irVersion == 8)
-        var bf = c
-        bf.dtype = .bfloat16
-        let bf16 = try ONNXLSTMExport.model(for: try RandomModule.make(bf))
-        #expect(bf16.opsetVersion() == 22 && bf16.irVersion == 10)
-        #expect(bf16.graph.initializer(named: "rnn.l0.W")?.tensor?.dtype == .bfloat16)
-        #expect(throws: FormatError.self) { try ONNXLSTMExport.model(for: try RandomModule.make(bf), options: ONNXExportOptions(opset: 17)) }
-        let cast = try ONNXLSTMExport.model(for: try RandomModule.make(bf), options: ONNXExportOptions(dtype: .float32))
-        #expect(cast.opsetVersion() == 17 && cast.graph.inputs[0].elementType == .float)
+        #expect(!f32.graph.nodes.contains { $0.opType == "Cast" })
+        for (dtype, io) in [(DType.bfloat16, ONNXDataType.float), (.float64, ONNXDataType(.float64)), (.float16, ONNXDataType(.float16))] {
+            var d = c
+            d.dtype = dtype
+            let m = try ONNXLSTMExport.model(for: try RandomModule.make(d))
+            #expect(m.opsetVersion() == 17, "\(dtype)")
+            #expect(m.graph.initializer(named: "rnn.l0.W")?.tensor?.dtype == dtype, "\(dtype)")
+            #expect(m.graph.inputs[0].elementType == io && m.graph.outputs.allSatisfy { $0.elementType == io }, "\(dtype)")
+            let casts = m.graph.nodes.filter { $0.opType == "Cast" }.count
+            #expect(dtype == .float16 ? casts == 0 : casts >= 3, "\(dtype): \(casts) Cast nodes")
+            #expect((ONNXExportOptions.computeNote(for: dtype) != nil) == (dtype != .float16))
+        }
         let v20 = try ONNXLSTMExport.model(for: try RandomModule.make(c), options: ONNXExportOptions(opset: 20))
         #expect(v20.irVersion == 9)
+        let v28 = try ONNXLSTMExport.model(for: try RandomModule.make(c), options: ONNXExportOptions(opset: 28))
+        #expect(v28.irVersion == 14)
+        #expect(throws: FormatError.self) { try ONNXLSTMExport.model(for: try RandomModule.make(c), options: ONNXExportOptions(opset: 29)) }
     }
 
     @Test func badModulesAndOptionsAreRefused() throws {
