@@ -31,9 +31,9 @@ def tolerance(dtype):
     return (rtol * 4, atol * 40) if dtype == "float16" else (rtol, atol)
 
 
-def make_model(tmp_path, dtype, batch_first):
+def make_model(tmp_path, dtype, batch_first, proj=0):
     torch.manual_seed(7)
-    m = torch.nn.LSTM(I, H, num_layers=L, bidirectional=True, batch_first=batch_first).eval().to(DTYPES[dtype])
+    m = torch.nn.LSTM(I, H, num_layers=L, bidirectional=True, batch_first=batch_first, proj_size=proj).eval().to(DTYPES[dtype])
     path = tmp_path / f"m_{dtype}.pt"
     torch.save(m.state_dict(), path)
     return m, path
@@ -42,7 +42,7 @@ def make_model(tmp_path, dtype, batch_first):
 def torch_reference(m, x, h0, c0, lengths, batch_first):
     """nn.LSTM in float64 on the stored weights (and on inputs in the graph's I/O type), packed when
     lengths are given, padded with zeros to the full length."""
-    ref = torch.nn.LSTM(I, H, num_layers=L, bidirectional=True, batch_first=batch_first).double().eval()
+    ref = torch.nn.LSTM(I, H, num_layers=L, bidirectional=True, batch_first=batch_first, proj_size=m.proj_size).double().eval()
     ref.load_state_dict({k: v.double() for k, v in m.state_dict().items()})
     xt = torch.from_numpy(x.astype(np.float64))
     state = (torch.from_numpy(h0.astype(np.float64)), torch.from_numpy(c0.astype(np.float64)))
@@ -116,6 +116,28 @@ def test_export_runs_in_onnxruntime_and_matches_torch(lstmkit, tmp_path, dtype, 
     with np.load(result) as r:
         for name, got in (("output", y), ("h_n", hn), ("c_n", cn)):
             close(f"lstmkit run {name}", r[name], got.astype(np.float64), dtype)
+
+
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_projected_export_runs_in_onnxruntime_and_matches_torch(lstmkit, tmp_path, dtype, lengths):
+    """proj_size > 0 lowers to Scan loops (ONNX's LSTM has no projection); lengths mask their steps."""
+    m, pt = make_model(tmp_path, dtype, True, proj=4)
+    out = tmp_path / "p.onnx"
+    lstmkit("convert", pt, out, "--batch-first", "--initial-state", *(["--sequence-lengths"] if lengths else []))
+    onnx.checker.check_model(onnx.load(out), full_check=True)
+    rng = np.random.default_rng(3)
+    io = IO[dtype]
+    x = rng.standard_normal((N, S, I)).astype(io)
+    h0 = rng.standard_normal((L * 2, N, 4)).astype(io)
+    c0 = rng.standard_normal((L * 2, N, H)).astype(io)
+    lens = [S, 3, 1] if lengths else None
+    feeds = {"x": x, "h0": h0, "c0": c0}
+    if lengths:
+        feeds["sequence_lens"] = np.array(lens, dtype=np.int32)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(["output", "h_n", "c_n"], feeds)
+    for name, g, w in zip(("output", "h_n", "c_n"), got, torch_reference(m, x, h0, c0, lens, True)):
+        close(f"onnxruntime {name}", g, w, dtype)
 
 
 def test_batch_first_graph_is_what_torch_exports(lstmkit, tmp_path):
