@@ -25,11 +25,13 @@ let package = Package(
         .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto", "CTensorIO"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
         .target(name: "CLSTMKernels", linkerSettings: [.linkedLibrary("m")]),
+        // The git revision `lstmkit --version` prints (scripts/package defines it).
+        .target(name: "CBuildInfo"),
         .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),
         .executableTarget(
             name: "lstmkit",
             dependencies: [
-                "TensorFormats", "LSTMSchema", "LSTMReference",
+                "TensorFormats", "LSTMSchema", "LSTMReference", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 
 @main
 struct LSTMKit: ParsableCommand {
@@ -12,7 +13,13 @@ struct LSTMKit: ParsableCommand {
           lstmkit inspect model.pt
           lstmkit validate model.pt --expect hidden_size=256
         """,
-        version: "0.1.0",
+        version: LSTMKit.versionText,
         subcommands: [Inspect.self, Validate.self, ConvertCommand.self, Run.self, Verify.self, Compare.self]
     )
+
+    /// The release version (scripts/package names its artifacts after it).
+    static let version = "0.1.0"
+
+    /// `lstmkit --version`: the version and the git revision built from.
+    static let versionText = "\(version) (\(String(cString: lstmkit_build_revision())))"
 }
