@@ -25,7 +25,8 @@ let package = Package(
         .target(name: "TensorFormats", dependencies: ["CZlib", "ONNXProto", "CTensorIO"]),
         .target(name: "LSTMSchema", dependencies: ["TensorFormats"]),
         .target(name: "CLSTMKernels", linkerSettings: [.linkedLibrary("m")]),
-        // The git revision `lstmkit --version` prints (scripts/package defines it).
+        // The git revision `lstmkit --version` prints (scripts/package defines it); arc4random for
+        // glibc before 2.36 (the static libstdc++ of the package build calls it).
         .target(name: "CBuildInfo"),
         .target(name: "LSTMReference", dependencies: ["LSTMSchema", "CLSTMKernels"]),
         .executableTarget(
