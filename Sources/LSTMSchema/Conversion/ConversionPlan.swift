@@ -120,7 +120,7 @@ struct ConversionPlan {
         let t = named.tensor
         guard let dtype, t.dtype.isFloatingPoint, dtype != t.dtype else { return TensorEntry(named) }
         return TensorEntry(name: named.name, dtype: dtype, shape: t.shape, source: t) { () throws(FormatError) in
-            try t.loaded().converted(to: dtype)
+            try t.converted(to: dtype)  // makes deferred bytes first, in the budget
         }
     }
 
@@ -141,20 +141,7 @@ extension ConversionError {
 extension LSTMModule {
     /// This module with every floating tensor cast to `dtype` (round to nearest even).
     public func converted(to dtype: DType) throws(FormatError) -> LSTMModule {
-        func cast(_ t: Tensor) throws(FormatError) -> Tensor { t.dtype.isFloatingPoint ? try t.converted(to: dtype) : t }
-        func cast(_ t: Tensor?) throws(FormatError) -> Tensor? {
-            guard let t else { return nil }
-            return try cast(t) as Tensor
-        }
-        var copy = self
-        for (k, layer) in layers.enumerated() {
-            for (d, w) in layer.enumerated() {
-                copy.layers[k][d] = LSTMDirectionWeights(
-                    weightIH: try cast(w.weightIH) as Tensor, weightHH: try cast(w.weightHH) as Tensor,
-                    biasIH: try cast(w.biasIH), biasHH: try cast(w.biasHH), weightHR: try cast(w.weightHR),
-                    peephole: try cast(w.peephole))
-            }
-        }
+        var copy = try mappingTensors { t, _ throws(FormatError) in t.dtype.isFloatingPoint ? try t.converted(to: dtype) : t }
         if config.dtype.isFloatingPoint { copy.config.dtype = dtype }
         return copy
     }

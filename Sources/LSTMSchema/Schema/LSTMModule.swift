@@ -96,21 +96,26 @@ public struct LSTMModule: Sendable {
     /// inflated, computed weights computed, under the memory budget), for consumers that read all of
     /// them at once (an ONNX graph). Errors name the file and member or the weight.
     public func loaded() throws(FormatError) -> LSTMModule {
-        func load(_ t: Tensor, _ name: String) throws(FormatError) -> Tensor {
-            do { return try t.loaded() } catch { throw error.inEntry(name) }
+        try mappingTensors { t, name throws(FormatError) in
+            do throws(FormatError) { return try t.loaded() } catch { throw error.inEntry(name) }
         }
-        func loadOptional(_ t: Tensor?, _ name: String) throws(FormatError) -> Tensor? {
-            guard let t else { return nil }
-            return try load(t, name)
-        }
+    }
+
+    /// This module with `transform(tensor, canonical name)` applied to every weight it has (the
+    /// layer and direction suffix included, e.g. `bias_hh_l1_reverse`; ONNX peepholes as `peephole…`).
+    public func mappingTensors(_ transform: (Tensor, String) throws(FormatError) -> Tensor) throws(FormatError) -> LSTMModule {
         var copy = self
         for (k, layer) in layers.enumerated() {
             for (d, w) in layer.enumerated() {
                 let suffix = CanonicalName.suffix(layer: k, reverse: d == 1)
+                func map(_ t: Tensor?, _ name: String) throws(FormatError) -> Tensor? {
+                    guard let t else { return nil }
+                    return try transform(t, name + suffix)
+                }
                 copy.layers[k][d] = LSTMDirectionWeights(
-                    weightIH: try load(w.weightIH, "weight_ih" + suffix), weightHH: try load(w.weightHH, "weight_hh" + suffix),
-                    biasIH: try loadOptional(w.biasIH, "bias_ih" + suffix), biasHH: try loadOptional(w.biasHH, "bias_hh" + suffix),
-                    weightHR: try loadOptional(w.weightHR, "weight_hr" + suffix), peephole: try loadOptional(w.peephole, "peephole" + suffix))
+                    weightIH: try transform(w.weightIH, "weight_ih" + suffix), weightHH: try transform(w.weightHH, "weight_hh" + suffix),
+                    biasIH: try map(w.biasIH, "bias_ih"), biasHH: try map(w.biasHH, "bias_hh"),
+                    weightHR: try map(w.weightHR, "weight_hr"), peephole: try map(w.peephole, "peephole"))
             }
         }
         return copy

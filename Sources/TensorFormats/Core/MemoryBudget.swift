@@ -118,19 +118,8 @@ public final class MemoryBudget: Sendable {
         return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 
-    /// `bytes` for a sentence: exact below 1 KiB, else in KiB / MiB / GiB with one decimal.
-    public static func shown(_ bytes: Int) -> String {
-        let units = ["KiB", "MiB", "GiB", "TiB"]
-        guard bytes >= 1024 else { return "\(bytes) bytes" }
-        var value = Double(bytes) / 1024
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
-    }
+    /// `bytes` for a sentence (``ByteCount/format(_:small:)`` with "bytes" below 1 KiB).
+    public static func shown(_ bytes: Int) -> String { ByteCount.format(bytes, small: "bytes") }
 }
 
 /// Bytes admitted by a ``MemoryBudget``, given back when this object is deallocated.

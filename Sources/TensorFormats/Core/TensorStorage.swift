@@ -17,7 +17,6 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
     private let eager: UnsafeRawBufferPointer?
     private let mapping: MappedFile?
-    private let owned: UnsafeMutableRawBufferPointer?
     private let deferred: DeferredState?
     /// Where this storage starts in its deferred source's bytes.
     private let deferredOffset: Int
@@ -41,7 +40,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// given, is the checked CRC-32 of those bytes.
     public init(mapped file: MappedFile, range: Range<Int>, crc32: UInt32? = nil) {
         mapping = file
-        owned = nil
         deferred = nil
         deferredOffset = 0
         eager = UnsafeRawBufferPointer(rebasing: file.bytes[range])
@@ -52,7 +50,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// Bytes made by `source` when first needed, under `budget`.
     public init(deferred source: any DeferredBytes, budget: MemoryBudget) {
         mapping = nil
-        owned = nil
         eager = nil
         deferred = DeferredState(source: source, budget: budget)
         deferredOffset = 0
@@ -65,7 +62,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// A view of `range` inside another storage (shares its lifetime; deferred when it is).
     public init(slicing parent: TensorStorage, range: Range<Int>) {
         mapping = parent.mapping
-        owned = nil
         count = range.count
         deferred = parent.deferred
         deferredOffset = parent.deferredOffset + range.lowerBound
@@ -75,20 +71,9 @@ public final class TensorStorage: @unchecked Sendable {
 
     private var parentRef: TensorStorage?
 
-    /// Takes ownership of `buffer`, which must come from `UnsafeMutableRawBufferPointer.allocate`.
-    public init(adopting buffer: UnsafeMutableRawBufferPointer) {
-        mapping = nil
-        owned = buffer
-        deferred = nil
-        deferredOffset = 0
-        eager = UnsafeRawBufferPointer(buffer)
-        count = buffer.count
-    }
-
     /// Holds memory allocated under a budget (freed with this storage).
     public init(budgeted buffer: BudgetedBuffer) {
         mapping = nil
-        owned = nil
         deferred = nil
         deferredOffset = 0
         eager = UnsafeRawBufferPointer(buffer.buffer)
@@ -98,7 +83,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     private var keepAlive: BudgetedBuffer?
 
-    /// Whether the bytes are made on demand (see ``load()``).
+    /// Whether the bytes are made on demand (see ``materialized()``).
     public var isDeferred: Bool { deferred != nil }
 
     /// Storage holding these bytes in memory: itself unless deferred; for deferred storage, a new
@@ -111,11 +96,14 @@ public final class TensorStorage: @unchecked Sendable {
             return TensorStorage(holding: self, bytes: UnsafeRawBufferPointer(rebasing: all[deferredOffset..<(deferredOffset + count)]))
         }
         let buffer = try deferred.allocate(count)
-        var written = 0
-        let range = deferredOffset..<(deferredOffset + count)
-        try deferred.source.stream(range) { piece in
-            UnsafeMutableRawBufferPointer(rebasing: buffer.buffer[written..<(written + piece.count)]).copyMemory(from: piece)
-            written += piece.count
+        if deferredOffset == 0, count == deferred.source.count {
+            try deferred.source.fill(buffer.buffer)
+        } else {
+            var written = 0
+            try deferred.source.stream(deferredOffset..<(deferredOffset + count)) { piece in
+                UnsafeMutableRawBufferPointer(rebasing: buffer.buffer[written..<(written + piece.count)]).copyMemory(from: piece)
+                written += piece.count
+            }
         }
         return TensorStorage(budgeted: buffer)
     }
@@ -123,7 +111,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// Bytes that stay valid while `owner` lives.
     private init(holding owner: TensorStorage, bytes: UnsafeRawBufferPointer) {
         mapping = nil
-        owned = nil
         deferred = nil
         deferredOffset = 0
         eager = bytes
@@ -171,12 +158,9 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     public convenience init(bytes array: [UInt8]) throws(FormatError) {
-        let copied = array.withUnsafeBytes { raw in Result { () throws(FormatError) in try TensorStorage(copying: raw) } }
-        try self.init(holdingStorage: copied.get())
-    }
-
-    private convenience init(holdingStorage other: TensorStorage) {
-        self.init(holding: other, bytes: other.eager ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        try self.init(count: array.count) { dst in
+            array.withUnsafeBytes { if $0.count > 0 { dst.copyMemory(from: $0) } }
+        }
     }
 
     /// The mapped file and the file offset of ``bytes`` when they are a view of a mapped file.
@@ -200,7 +184,6 @@ public final class TensorStorage: @unchecked Sendable {
         mapping.release((origin + range.lowerBound)..<(origin + range.upperBound))
     }
 
-    deinit { owned?.deallocate() }
 }
 
 /// Where deferred storage gets its bytes: a ZIP member inflated on demand (``ZipArchive``).
@@ -243,7 +226,7 @@ final class DeferredState: Sendable {
         }
     }
 
-    /// The bytes when ``load()`` has made them.
+    /// The bytes when ``load()`` has made them (a direct ``TensorStorage/bytes`` read).
     var loadedBytes: UnsafeRawBufferPointer? { loaded.withLock { $0.map { UnsafeRawBufferPointer($0.buffer) } } }
 
     func load() throws(FormatError) -> UnsafeRawBufferPointer {

@@ -342,10 +342,6 @@ public final class ZipArchive: Sendable {
         }
     }
 
-    static func crcMismatchError(_ entry: ZipEntry, found crc: UInt32, in path: String) -> FormatError {
-        crcMismatch(entry, found: crc, in: path)
-    }
-
     /// Bytes checksummed between two page releases while checking a STORED member.
     static let checksumChunk = 4 << 20
 
@@ -363,7 +359,7 @@ public final class ZipArchive: Sendable {
         return crc
     }
 
-    private static func crcMismatch(_ entry: ZipEntry, found crc: UInt32, in path: String) -> FormatError {
+    static func crcMismatch(_ entry: ZipEntry, found crc: UInt32, in path: String) -> FormatError {
         FormatError(.corrupt, "CRC-32 mismatch: the central directory says \(hex(entry.crc32)), the data has \(hex(crc))",
                     file: path, entry: entry.name, offset: entry.dataRange.lowerBound)
     }

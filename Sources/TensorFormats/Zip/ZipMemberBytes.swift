@@ -60,6 +60,6 @@ struct ZipMemberBytes: DeferredBytes {
         }
         file.release((source.lowerBound + released)..<source.upperBound)
         if let sinkError { throw sinkError }
-        guard crc == entry.crc32 || !verifyCRC else { throw ZipArchive.crcMismatchError(entry, found: crc, in: archive.path) }
+        guard crc == entry.crc32 || !verifyCRC else { throw ZipArchive.crcMismatch(entry, found: crc, in: archive.path) }
     }
 }

@@ -110,7 +110,7 @@ public final class ZipWriter {
             while start < memory.count {
                 let end = min(start + OutputFile.streamChunk, memory.count)
                 try body(UnsafeRawBufferPointer(rebasing: memory[start..<end]))
-                source?.storage.releasePages(((source?.range.lowerBound ?? 0) + start)..<((source?.range.lowerBound ?? 0) + end))
+                if let (storage, range) = source { storage.releasePages((range.lowerBound + start)..<(range.lowerBound + end)) }
                 start = end
             }
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import LSTMSchema
 import Synchronization
+import TensorFormats
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
