@@ -1,5 +1,8 @@
 """Interop for the reference pass: `lstmkit run / verify / compare` against real torch, onnxruntime
 and numpy. Every model and golden here is made on the spot by the Python libraries."""
+import os
+import subprocess
+
 import numpy as np
 import onnx
 import onnxruntime
@@ -196,3 +199,56 @@ def test_verify_onnxruntime_golden(lstmkit, tmp_path, kw):
              batch_first=np.array(False))
     proc = lstmkit("verify", tmp_path / "node.onnx", "--golden", tmp_path / "golden.npz", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def kernel_paths(lstmkit, tmp_path):
+    """The kernel paths this CPU runs, as `lstmkit run --time-runs` reports them."""
+    lstm = torch_lstm(0, input_size=2, hidden_size=3)
+    save_state_npz(lstm, tmp_path / "tiny.npz")
+    np.save(tmp_path / "tiny_x.npy", np.zeros((1, 1, 2), np.float32))
+    err = lstmkit("run", tmp_path / "tiny.npz", "--input", tmp_path / "tiny_x.npy", "--output", tmp_path / "tiny_out.npz",
+                  "--time-runs", "1").stderr
+    line = next(l for l in err.splitlines() if l.startswith("kernels: "))
+    return line.split("this CPU runs ")[1].rstrip(")").split(", ")
+
+
+@pytest.mark.parametrize("kw,batch,threads", [
+    (dict(input_size=40, hidden_size=48, num_layers=2, bidirectional=True), 13, 2),   # rows 1..12 tiles, two directions
+    (dict(input_size=33, hidden_size=64, num_layers=2), 20, 2),                         # one direction: hidden units split
+    (dict(input_size=9, hidden_size=37, proj_size=11), 1, 1),                          # GEMV steps, narrow panels
+])
+def test_every_kernel_path_matches_torch(lstmkit, tmp_path, kw, batch, threads):
+    """LSTMKIT_KERNELS picks each path this CPU runs; each gives torch's numbers within verify's float32 tolerance."""
+    paths = kernel_paths(lstmkit, tmp_path)
+    assert paths[-1] == "portable"
+    lstm = torch_lstm(5, **kw)
+    save_state_npz(lstm, tmp_path / "model.npz")
+    x = torch.randn(30, batch, lstm.input_size)
+    np.save(tmp_path / "x.npy", x.numpy())
+    with torch.no_grad():
+        want = [t.numpy() for t in (lambda o: (o[0], *o[1]))(lstm(x))]
+    for path in paths:
+        out = tmp_path / f"out_{path}.npz"
+        proc = subprocess.run([lstmkit.binary, "run", tmp_path / "model.npz", "--input", tmp_path / "x.npy", "--output", out,
+                               "--threads", str(threads), "--time-runs", "1"],
+                              capture_output=True, text=True, env={**os.environ, "LSTMKIT_KERNELS": path})
+        assert proc.returncode == 0, proc.stderr
+        assert f"kernels: {path} " in proc.stderr
+        got = np.load(out)
+        for key, expected in zip(("output", "h_n", "c_n"), want):
+            np.testing.assert_allclose(got[key], expected, rtol=1.3e-6, atol=1e-5, err_msg=f"{path} {key}")
+
+
+def test_bad_kernel_path_is_a_usage_error(lstmkit, tmp_path):
+    lstm = torch_lstm(0, input_size=2, hidden_size=3)
+    save_state_npz(lstm, tmp_path / "m.npz")
+    np.save(tmp_path / "x.npy", np.zeros((1, 1, 2), np.float32))
+    proc = subprocess.run([lstmkit.binary, "run", tmp_path / "m.npz", "--input", tmp_path / "x.npy", "--output", tmp_path / "o.npz"],
+                          capture_output=True, text=True, env={**os.environ, "LSTMKIT_KERNELS": "sse9"})
+    assert proc.returncode == 64
+    assert proc.stderr.strip() == "lstmkit: LSTMKIT_KERNELS=sse9 names no kernel path; use one of avx512, avx2, portable or auto"
+    assert not (tmp_path / "o.npz").exists()
+    # Commands that run no forward pass ignore it.
+    proc = subprocess.run([lstmkit.binary, "validate", tmp_path / "m.npz"], capture_output=True, text=True,
+                          env={**os.environ, "LSTMKIT_KERNELS": "sse9"})
+    assert proc.returncode == 0, proc.stderr

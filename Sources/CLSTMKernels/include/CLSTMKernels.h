@@ -1,34 +1,40 @@
 #ifndef CLSTMKERNELS_H
 #define CLSTMKERNELS_H
 
-/// Float32 kernels for the LSTM reference pass (GEMM tiles, the whole GEMM, the fused gate pass),
-/// written with AVX2 + FMA intrinsics and selected at run time (the rest of the package is compiled
-/// for baseline x86-64). On other CPUs the Swift kernels of LSTMReference run instead.
+/// Float32 kernels for the LSTM reference pass, one table per instruction set, and the barrier of
+/// the unit-split recurrence. The package is compiled for baseline x86-64; each kernel is built
+/// for its own instruction set and is only reachable through the table that `lstmkit_kernels`
+/// returns on a CPU that runs it. Other CPUs (arm64) use LSTMReference's portable Swift kernels.
+
+enum {
+    /// AVX-512F: 12 × 32 GEMM tiles, 16-lane gate pass (requires AVX2 + FMA too: the GEMM falls
+    /// back to them when its packing buffer cannot be allocated).
+    LSTMKIT_ISA_AVX512 = 2,
+    /// AVX2 + FMA: 6 × 16 GEMM tiles, 8-lane gate pass.
+    LSTMKIT_ISA_AVX2 = 1,
+};
+
+/// One instruction set's kernels.
 ///
-/// A tile is `C[r][j] (+)= sum_k A[r][k] * B[k][j]` for r < rows (1, 2, 4 or 6), j < 16, k < kc:
-/// A row-major with leading dimension lda, B a packed 16-wide panel (16 floats per k, contiguous),
-/// C row-major with leading dimension ldc. `add` = 0 overwrites C.
-
-/// 1 when this CPU runs the AVX2 + FMA kernels (x86-64 with both features), else 0.
-int lstmkit_sgemm_tile_available(void);
-
-/// One tile; only call when `lstmkit_sgemm_tile_available()` returned 1.
-void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add);
-
-/// The whole product `C (m × n) (+)= A (m × k) · Wᵀ`, W packed as ``PackedMatrix`` packs it
-/// (⌈n/16⌉ panels of k × 16 floats, zero-padded): blocks of 256 reduction steps and 240 rows; rows
-/// in groups of six are copied into a k-major buffer for the 6 × 16 tile, the rest use the 4-, 2-
-/// and 1-row tiles. `accumulate` = 0 overwrites C. Only call when the tiles are available.
-void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate);
-
-/// The default LSTM gate pass (sigmoid, tanh, tanh), eight lanes at a time, for units 0..<count of
-/// `rows` rows whose gate blocks are `stride` apart: unit j of row r reads the pre-activations
+/// `sgemm`: the whole product `C (m × n) (+)= A (m × k) · Wᵀ`, A row-major with leading dimension
+/// lda, C with ldc, W packed as LSTMReference's `PackedMatrix` packs it (⌈n/16⌉ panels of
+/// k × 16 floats, k-major, zero-padded past row n). `accumulate` = 0 overwrites C. Nothing past
+/// column n of C is touched.
+///
+/// `gate_units`: the default LSTM gate pass (sigmoid, tanh, tanh) for units 0..<count of `rows`
+/// rows whose gate blocks are `stride` apart: unit j of row r reads the pre-activations
 /// gates[r·ldg + q·stride + j] (q = i, f, g, o; PyTorch order), updates the cell state
 /// c[r·ldc + j] and writes h[r·ldh + j] = o·tanh(c'). A whole row of H units is count = stride = H,
 /// ldg = 4H. exp / sigmoid / tanh are Cephes-style polynomials (a few ulp; NaN stays NaN).
-/// Only call when `lstmkit_sgemm_tile_available()` returned 1.
-void lstmkit_lstm_gate_units(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc,
-                             float *h, long ldh);
+typedef struct lstmkit_kernel_table {
+    void (*sgemm)(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc,
+                  int accumulate);
+    void (*gate_units)(long rows, long count, long stride, float *gates, long ldg, float *c, long ldc, float *h,
+                       long ldh);
+} lstmkit_kernel_table;
+
+/// The kernels for `isa` (an `LSTMKIT_ISA_*` value) when this CPU and OS run them, else NULL.
+const lstmkit_kernel_table *lstmkit_kernels(int isa);
 
 /// A reusable barrier for `count` threads: each `wait` returns once all `count` threads have
 /// called it (spinning briefly, then yielding the CPU). Returns NULL when out of memory.

@@ -40,6 +40,8 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     /// layers[k][d]
     let layers: [[PreparedDirection<T>]]
     let threads: Int
+    /// The float32 kernels (``KernelPath``); float64 passes ignore them.
+    var kernels = Kernels(KernelPath.automatic)
     /// Input rows (steps × batch) projected per chunk (at least one step).
     var chunkRows = 512
     /// Smallest layer (multiply-adds of all its GEMMs) run on several threads: waking a thread
@@ -131,7 +133,7 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
                                 for r in r0..<r1 { (gd + r * G).update(from: b.baseAddress!, count: G) }
                             }
                             GEMM.multiply(m: r1 - r0, a: x.value + (t.lowerBound * N + r0) * width, lda: width,
-                                          b: dirs[d].wih, c: gd + r0 * G, ldc: G, accumulate: true)
+                                          b: dirs[d].wih, c: gd + r0 * G, ldc: G, accumulate: true, kernels: kernels)
                         }
                         if let split {
                             split.run(window: window(0), gates: g.value, output: y.value)
@@ -166,6 +168,7 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
     let direction: Int
     let batchRange: Range<Int>
     private let w: PreparedDirection<T>
+    private let kernels: Kernels
     private let H: Int, R: Int, D: Int, N: Int
     /// Row of this direction's first batch element in hN / cN.
     private let stateRow: Int
@@ -175,6 +178,7 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
         direction = d
         self.batchRange = batchRange
         w = pass.layers[k][d]
+        kernels = pass.kernels
         H = pass.hidden
         R = pass.outputSize
         D = pass.directions
@@ -266,14 +270,14 @@ final class RecurrentState<T: LSTMScalar>: @unchecked Sendable {
     /// `h` may be `previous` (the step reads all of it before writing).
     private func step(rows: Int, gates: UnsafeMutablePointer<T>, previous: UnsafePointer<T>, lda: Int,
                       c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, ldh: Int) {
-        GEMM.multiply(m: rows, a: previous, lda: lda, b: w.whh, c: gates, ldc: 4 * H, accumulate: true)
+        GEMM.multiply(m: rows, a: previous, lda: lda, b: w.whh, c: gates, ldc: 4 * H, accumulate: true, kernels: kernels)
         if let whr = w.whr {
             GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: hfull, ldh: H,
-                           spec: w.spec, peepholes: w.peepholes, scratch: scratch)
-            GEMM.multiply(m: rows, a: hfull, lda: H, b: whr, c: h, ldc: ldh, accumulate: false)
+                           spec: w.spec, peepholes: w.peepholes, scratch: scratch, kernels: kernels)
+            GEMM.multiply(m: rows, a: hfull, lda: H, b: whr, c: h, ldc: ldh, accumulate: false, kernels: kernels)
         } else {
             GateStep.apply(rows: rows, hidden: H, gates: gates, c: c, h: h, ldh: ldh,
-                           spec: w.spec, peepholes: w.peepholes, scratch: scratch)
+                           spec: w.spec, peepholes: w.peepholes, scratch: scratch, kernels: kernels)
         }
     }
 }

@@ -33,9 +33,11 @@ enum GateStep {
     ///     c' = f·c + i·g    o = f(o + Po·c')           h = o·h(c')
     static func apply<T: LSTMScalar>(rows: Int, hidden H: Int, gates: UnsafeMutablePointer<T>,
                                      c: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>, ldh: Int,
-                                     spec: GateSpec, peepholes: Peepholes<T>?, scratch: UnsafeMutablePointer<T>) {
+                                     spec: GateSpec, peepholes: Peepholes<T>?, scratch: UnsafeMutablePointer<T>,
+                                     kernels: Kernels) {
         if spec.isPyTorchDefault && peepholes == nil {
-            applyDefault(rows: rows, count: H, stride: H, gates: gates, ldg: 4 * H, c: c, ldc: H, h: h, ldh: ldh)
+            applyDefault(rows: rows, count: H, stride: H, gates: gates, ldg: 4 * H, c: c, ldc: H, h: h, ldh: ldh,
+                         kernels: kernels)
             return
         }
         for r in 0..<rows {
@@ -46,10 +48,12 @@ enum GateStep {
 
     /// The PyTorch gate pass (sigmoid, tanh, tanh) for units 0..<count of `rows` rows whose gate
     /// blocks i, f, g, o are `stride` apart: unit j of row r reads gates[r·ldg + q·stride + j],
-    /// updates c[r·ldc + j] and writes h[r·ldh + j]. Same arithmetic as ``apply(rows:hidden:gates:c:h:ldh:spec:peepholes:scratch:)``.
+    /// updates c[r·ldc + j] and writes h[r·ldh + j]. Same arithmetic as ``apply(rows:hidden:gates:c:h:ldh:spec:peepholes:scratch:kernels:)``.
     static func applyDefault<T: LSTMScalar>(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<T>, ldg: Int,
-                                            c: UnsafeMutablePointer<T>, ldc: Int, h: UnsafeMutablePointer<T>, ldh: Int) {
-        if T.fusedGateUnits(rows: rows, count: count, stride: stride, gates: gates, ldg: ldg, c: c, ldc: ldc, h: h, ldh: ldh) { return }
+                                            c: UnsafeMutablePointer<T>, ldc: Int, h: UnsafeMutablePointer<T>, ldh: Int,
+                                            kernels: Kernels) {
+        if T.fusedGateUnits(rows: rows, count: count, stride: stride, gates: gates, ldg: ldg, c: c, ldc: ldc, h: h, ldh: ldh,
+                            kernels: kernels) { return }
         for r in 0..<rows {
             fused(hidden: count, stride: stride, gates: gates + r * ldg, c: c + r * ldc, h: h + r * ldh)
         }

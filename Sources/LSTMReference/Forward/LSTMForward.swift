@@ -9,7 +9,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case float64
 }
 
-/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:limits:)`` returns,
+/// What ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:kernels:limits:)`` returns,
 /// in `nn.LSTM`'s layouts (S steps, N batch, D directions, L layers, H hidden, R = proj_size or H):
 ///
 /// | tensor | shape | unbatched input (S, I) |
@@ -66,37 +66,44 @@ public enum LSTMForward {
     ///   - sequenceLengths: N lengths in 0…S (onnxruntime semantics, above); nil = the module's
     ///     constant ONNX `sequence_lens` if it has one, else all S.
     ///   - threads: cores to use; nil = all online processors.
+    ///   - kernels: the float32 kernel path; nil = ``KernelPath/automatic`` (`LSTMKIT_KERNELS`, else
+    ///     the fastest). A path this CPU does not run is replaced by ``KernelPath/best``.
     ///   - limits: `memory` admits the working memory before anything is allocated.
     /// - Throws: ``ForwardError`` naming the argument (`input`, `h0`, `c0`, `sequence_lens`, or the
     ///   module with its weight) whose shape does not fit, or a variant feature that cannot be evaluated.
     public static func run(module: LSTMModule, input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil,
                            batchFirst: Bool = false, precision: Precision = .float32,
-                           sequenceLengths: [Int]? = nil, threads: Int? = nil,
+                           sequenceLengths: [Int]? = nil, threads: Int? = nil, kernels: KernelPath? = nil,
                            limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
-        try prepare(module: module, precision: precision, threads: threads)
+        try prepare(module: module, precision: precision, threads: threads, kernels: kernels)
             .run(input: input, h0: h0, c0: c0, batchFirst: batchFirst, sequenceLengths: sequenceLengths, limits: limits)
     }
 
     /// Converts and packs `module`'s weights once, for many ``PreparedLSTM/run(input:h0:c0:batchFirst:sequenceLengths:limits:)`` calls.
     ///
-    /// - Parameter threads: cores each run may use; nil = all online processors.
+    /// - Parameters:
+    ///   - threads: cores each run may use; nil = all online processors.
+    ///   - kernels: the float32 kernel path (``PreparedLSTM/kernels``); nil = ``KernelPath/automatic``.
     /// - Throws: ``ForwardError`` (``ForwardError/Argument/module``) naming a weight whose shape or
     ///   dtype does not fit the module's config, or a variant feature that cannot be evaluated.
     public static func prepare(module: LSTMModule, precision: Precision = .float32,
-                               threads: Int? = nil) throws(ForwardError) -> PreparedLSTM {
+                               threads: Int? = nil, kernels: KernelPath? = nil) throws(ForwardError) -> PreparedLSTM {
         let cores = Swift.max(1, threads ?? Parallel.processorCount)
+        let path = (kernels ?? .automatic).isSupported ? kernels ?? .automatic : .best
         switch precision {
-        case .float32: return PreparedLSTM(module: module, pass: .float(try prepare(Float.self, module: module, threads: cores)))
-        case .float64: return PreparedLSTM(module: module, pass: .double(try prepare(Double.self, module: module, threads: cores)))
+        case .float32:
+            return PreparedLSTM(module: module, pass: .float(try prepare(Float.self, module: module, threads: cores, kernels: path)))
+        case .float64:
+            return PreparedLSTM(module: module, pass: .double(try prepare(Double.self, module: module, threads: cores, kernels: path)))
         }
     }
 
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
-                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?,
+                                   batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?, kernels: KernelPath = .automatic,
                                    chunkRows: Int = 512, parallelMinWork: Int = 1 << 24, unitSplitMinStepWork: Int = 1 << 20,
                                    unitSplitPatienceFloor: Int = 200_000,
                                    limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
-        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount)
+        var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount, kernels: kernels)
         pass.chunkRows = chunkRows
         pass.parallelMinWork = parallelMinWork
         pass.unitSplitMinStepWork = unitSplitMinStepWork
@@ -204,7 +211,8 @@ public enum LSTMForward {
     }
 
     /// Checks every weight's shape against the config and converts / packs it.
-    static func prepare<T: LSTMScalar>(_: T.Type, module: LSTMModule, threads: Int) throws(ForwardError) -> ForwardPass<T> {
+    static func prepare<T: LSTMScalar>(_: T.Type, module: LSTMModule, threads: Int,
+                                       kernels: KernelPath) throws(ForwardError) -> ForwardPass<T> {
         let cfg = module.config
         let D = cfg.numDirections, H = cfg.hiddenSize, R = cfg.outputSize, P = cfg.projSize
         guard cfg.numLayers >= 1, H >= 1, cfg.inputSize >= 0, P >= 0, module.layers.count == cfg.numLayers,
@@ -257,8 +265,10 @@ public enum LSTMForward {
             layers.append(dirs)
         }
         withExtendedLifetime(converting) {}
-        return ForwardPass(hidden: H, outputSize: R, inputSize: cfg.inputSize, directions: D, layers: layers,
-                           threads: Swift.max(1, threads))
+        var pass = ForwardPass<T>(hidden: H, outputSize: R, inputSize: cfg.inputSize, directions: D, layers: layers,
+                                  threads: Swift.max(1, threads))
+        pass.kernels = Kernels(kernels)
+        return pass
     }
 
     /// The gate functions of each direction (PyTorch's for modules without ONNX features).

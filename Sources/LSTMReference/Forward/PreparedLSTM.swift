@@ -2,7 +2,7 @@ import LSTMSchema
 import TensorFormats
 
 /// One LSTM module whose weights are converted to the pass's precision and packed for the GEMM
-/// kernels once (``LSTMForward/prepare(module:precision:threads:)``), then run on any number of
+/// kernels once (``LSTMForward/prepare(module:precision:threads:kernels:)``), then run on any number of
 /// inputs. Immutable; concurrent `run` calls are safe (each allocates its own working memory).
 public final class PreparedLSTM: Sendable {
     enum Pass: Sendable {
@@ -25,7 +25,15 @@ public final class PreparedLSTM: Sendable {
         }
     }
 
-    /// The forward pass of ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:limits:)``
+    /// The kernel path float32 runs compute with (float64 runs use the portable scalar loops).
+    public var kernels: KernelPath {
+        switch pass {
+        case .float(let p): p.kernels.path
+        case .double: .portable
+        }
+    }
+
+    /// The forward pass of ``LSTMForward/run(module:input:h0:c0:batchFirst:precision:sequenceLengths:threads:kernels:limits:)``
     /// (same parameters, layouts and errors) without converting or packing the weights again.
     public func run(input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, batchFirst: Bool = false,
                     sequenceLengths: [Int]? = nil, limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {

@@ -19,6 +19,7 @@ import Dispatch
 /// sequence lengths (``applies(to:hidden:lengths:)``).
 final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
     private let w: PreparedDirection<T>
+    private let kernels: Kernels
     private let H: Int, N: Int, stateRow: Int
     /// Panel ranges of the hidden units, one per part.
     private let parts: [Range<Int>]
@@ -45,6 +46,7 @@ final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
         self.barrier = barrier
         patienceFloor = pass.unitSplitPatienceFloor
         w = pass.layers[k][0]
+        kernels = pass.kernels
         self.H = H
         self.N = N
         stateRow = k * N
@@ -125,10 +127,10 @@ final class UnitSplitRecurrence<T: LSTMScalar>: @unchecked Sendable {
         for q in 0..<4 {
             let first = q * H / nr + panels.lowerBound
             GEMM.multiply(m: N, a: previous, lda: H, b: w.whh, c: gates + q * H + u0, ldc: G, accumulate: true,
-                          panels: first..<(first + panels.count))
+                          panels: first..<(first + panels.count), kernels: kernels)
         }
         GateStep.applyDefault(rows: N, count: count, stride: H, gates: gates + u0, ldg: G, c: c + u0, ldc: H,
-                              h: next + u0, ldh: H)
+                              h: next + u0, ldh: H, kernels: kernels)
     }
 
     /// Writes the final h and c into hN / cN.

@@ -80,13 +80,15 @@ public struct Golden: Sendable {
     }
 
     /// Runs `module` on this golden's inputs and returns `output`, `h_n`, `c_n` in the golden's layouts.
-    public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil,
+    /// `kernels`: the float32 kernel path of the ``Pass/fast`` pass (nil = ``KernelPath/automatic``).
+    public func run(module: LSTMModule, precision: Precision = .float32, threads: Int? = nil, kernels: KernelPath? = nil,
                     limits: Limits = .default, pass: Pass = .fast) throws(ForwardError) -> LSTMOutputs {
         func forward(_ input: Tensor, _ h0: Tensor?, _ c0: Tensor?) throws(ForwardError) -> LSTMOutputs {
             switch pass {
             case .fast:
                 return try LSTMForward.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
-                                           precision: precision, sequenceLengths: sequenceLengths, threads: threads, limits: limits)
+                                           precision: precision, sequenceLengths: sequenceLengths, threads: threads, kernels: kernels,
+                                           limits: limits)
             case .oracle:
                 return try LSTMOracle.run(module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
                                           sequenceLengths: sequenceLengths)
@@ -119,9 +121,10 @@ public struct Golden: Sendable {
 
     /// Runs `module` and compares `output`, `h_n`, `c_n` with the golden (`tolerance` nil = ``defaultTolerance(moduleDType:)``).
     public func verify(module: LSTMModule, tolerance: Tolerance? = nil, precision: Precision = .float32,
-                       threads: Int? = nil, limits: Limits = .default, pass: Pass = .fast) throws(ForwardError) -> [ToleranceComparison] {
+                       threads: Int? = nil, kernels: KernelPath? = nil, limits: Limits = .default,
+                       pass: Pass = .fast) throws(ForwardError) -> [ToleranceComparison] {
         let tol = tolerance ?? defaultTolerance(moduleDType: module.config.dtype)
-        let actual = try run(module: module, precision: precision, threads: threads, limits: limits, pass: pass)
+        let actual = try run(module: module, precision: precision, threads: threads, kernels: kernels, limits: limits, pass: pass)
         return [ToleranceComparison(name: "output", actual: actual.output, expected: output, tolerance: tol),
                 ToleranceComparison(name: "h_n", actual: actual.hN, expected: hN, tolerance: tol),
                 ToleranceComparison(name: "c_n", actual: actual.cN, expected: cN, tolerance: tol)]

@@ -1,36 +1,26 @@
 import CLSTMKernels
 
-/// The float32 GEMM micro-kernels: (rows × 16) tiles of `C [+]= A · Wᵀ` over a 16-wide packed panel
-/// (see ``PackedMatrix``), accumulators held in eight-lane registers.
-///
-/// On x86-64 CPUs with AVX2 and FMA the whole product runs in `CLSTMKernels` (intrinsics, chosen
-/// at run time, since the package itself is built for baseline x86-64; it also packs rows of A for
-/// its 6 × 16 tile); elsewhere, or with `portable`, the Swift driver calls the `SIMD8<Float>` tiles below.
+/// The float32 kernels: the C kernel table of the pass's ``KernelPath`` when it has one (whole
+/// GEMM and gate pass in `CLSTMKernels`), else the portable Swift tiles below, (rows × 16) tiles of
+/// `C [+]= A · Wᵀ` over a 16-wide packed panel (see ``PackedMatrix``) held in eight-lane registers.
 extension Float {
-    /// Whether the AVX2 + FMA tiles are used.
-    static let hasAVX2FMA = lstmkit_sgemm_tile_available() != 0
-
     static func wholeGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) -> Bool {
-        guard hasAVX2FMA else { return false }
-        lstmkit_sgemm(m, n, k, a, lda, packed, c, ldc, accumulate ? 1 : 0)
+                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernels: Kernels) -> Bool {
+        guard let gemm = kernels.table.pointer?.pointee.sgemm else { return false }
+        gemm(m, n, k, a, lda, packed, c, ldc, accumulate ? 1 : 0)
         return true
     }
 
     static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Float>, ldg: Int,
-                               c: UnsafeMutablePointer<Float>, ldc: Int, h: UnsafeMutablePointer<Float>, ldh: Int) -> Bool {
-        guard hasAVX2FMA else { return false }
-        lstmkit_lstm_gate_units(rows, count, stride, gates, ldg, c, ldc, h, ldh)
+                               c: UnsafeMutablePointer<Float>, ldc: Int, h: UnsafeMutablePointer<Float>, ldh: Int,
+                               kernels: Kernels) -> Bool {
+        guard let pass = kernels.table.pointer?.pointee.gate_units else { return false }
+        pass(rows, count, stride, gates, ldg, c, ldc, h, ldh)
         return true
     }
 
-
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool, portable: Bool) {
-        if hasAVX2FMA && !portable {
-            lstmkit_sgemm_tile(rows, kc, a, lda, b, c, ldc, add ? 1 : 0)
-            return
-        }
+                         c: UnsafeMutablePointer<Float>, ldc: Int, add: Bool) {
         switch rows {
         case 6: kernel6(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)
         case 4: kernel4(kc: kc, a: a, lda: lda, b: b, c: c, ldc: ldc, add: add)

@@ -25,19 +25,19 @@ protocol LSTMScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
     static func values(of tensor: Tensor) -> [Self]
     /// One (rows × 16) tile of `C [+]= A · Wᵀ`, rows ∈ {1, 2, 4, 6}, over `kc` reduction steps of a
     /// packed 16-wide panel `b` (see ``PackedMatrix``); A row-major with `lda`, C with `ldc`.
-    /// `portable` forces the Swift kernels over CPU-specific ones (for tests).
     static func gemmTile(rows: Int, kc: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>,
-                         c: UnsafeMutablePointer<Self>, ldc: Int, add: Bool, portable: Bool)
-    /// Runs the whole `C [+]= A · Wᵀ` in a CPU-specific library routine when there is one for this
-    /// type and CPU (returns true), else does nothing and returns false.
+                         c: UnsafeMutablePointer<Self>, ldc: Int, add: Bool)
+    /// Runs the whole `C [+]= A · Wᵀ` in the C kernels of `kernels` when they cover this type
+    /// (returns true), else does nothing and returns false.
     /// `packed` holds ⌈n/16⌉ panels of k × 16 (``PackedMatrix``'s layout).
     static func wholeGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, packed: UnsafePointer<Self>,
-                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool) -> Bool
+                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, kernels: Kernels) -> Bool
     /// The default gate pass (sigmoid, tanh, tanh; see ``GateStep``) for units 0..<count of `rows`
-    /// rows, gate blocks `stride` apart (see `lstmkit_lstm_gate_units`), in a CPU-specific routine
-    /// when there is one (returns true), else nothing (returns false).
+    /// rows, gate blocks `stride` apart (`lstmkit_kernel_table.gate_units`), in the C kernels of
+    /// `kernels` when they cover this type (returns true), else nothing (returns false).
     static func fusedGateUnits(rows: Int, count: Int, stride: Int, gates: UnsafeMutablePointer<Self>, ldg: Int,
-                               c: UnsafeMutablePointer<Self>, ldc: Int, h: UnsafeMutablePointer<Self>, ldh: Int) -> Bool
+                               c: UnsafeMutablePointer<Self>, ldc: Int, h: UnsafeMutablePointer<Self>, ldh: Int,
+                               kernels: Kernels) -> Bool
     /// A tensor of this dtype holding `values`.
     static func tensor(_ values: [Self], shape: [Int]) throws(ForwardError) -> Tensor
 }

@@ -44,6 +44,7 @@ final class PackedMatrix<T: LSTMScalar>: @unchecked Sendable {
 /// the 6-row tiles go through 4-, 2- and 1-row kernels, so a batch of 1 (the recurrence's GEMV)
 /// wastes nothing. With `accumulate` false, C is overwritten. The tile kernels are concrete per
 /// scalar type (``LSTMScalar/gemmTile(rows:kc:a:lda:b:c:ldc:add:)``) so that unoptimised (debug) builds stay usable.
+/// When `kernels` has C kernels for `T`, the whole product runs there instead.
 enum GEMM {
     static let blockK = 256
     static let blockM = 120
@@ -52,14 +53,14 @@ enum GEMM {
     /// 16·panels.lowerBound + j (the caller offsets `c`), and the last panel may be partial.
     static func multiply<T: LSTMScalar>(m: Int, a: UnsafePointer<T>, lda: Int, b: PackedMatrix<T>,
                                         c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool,
-                                        panels range: Range<Int>? = nil, portable: Bool = false) {
+                                        panels range: Range<Int>? = nil, kernels: Kernels) {
         let nr = PackedMatrix<T>.panelWidth, k = b.k
         let range = range ?? 0..<b.panelCount
         let n = Swift.min(b.n - range.lowerBound * nr, range.count * nr)
         let packed = UnsafePointer(b.panels + range.lowerBound * k * nr)
         if m <= 0 || n <= 0 { return }
-        if !portable && T.wholeGEMM(m: m, n: n, k: k, a: a, lda: lda, packed: packed, c: c, ldc: ldc,
-                                    accumulate: accumulate) { return }
+        if T.wholeGEMM(m: m, n: n, k: k, a: a, lda: lda, packed: packed, c: c, ldc: ldc, accumulate: accumulate,
+                       kernels: kernels) { return }
         if k == 0 {
             if !accumulate { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
             return
@@ -80,11 +81,9 @@ enum GEMM {
                         let aPtr = a + (m0 + r) * lda + k0
                         let cPtr = c + (m0 + r) * ldc + p * nr
                         if cols == nr {
-                            T.gemmTile(rows: rows, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add,
-                                       portable: portable)
+                            T.gemmTile(rows: rows, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add)
                         } else {
-                            edgeTile(rows: rows, cols: cols, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc,
-                                     add: add, portable: portable)
+                            edgeTile(rows: rows, cols: cols, kc: kc, a: aPtr, lda: lda, b: panel, c: cPtr, ldc: ldc, add: add)
                         }
                         r += rows
                     }
@@ -98,12 +97,11 @@ enum GEMM {
     /// A tile whose last panel is narrower than 16 columns: computed into a scratch tile, then copied.
     @inline(never)
     static func edgeTile<T: LSTMScalar>(rows: Int, cols: Int, kc: Int, a: UnsafePointer<T>, lda: Int,
-                                        b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, add: Bool,
-                                        portable: Bool) {
+                                        b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, add: Bool) {
         withUnsafeTemporaryAllocation(of: T.self, capacity: 6 * 16) { scratch in
             let s = scratch.baseAddress!
             s.initialize(repeating: 0, count: 6 * 16)
-            T.gemmTile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: s, ldc: 16, add: false, portable: portable)
+            T.gemmTile(rows: rows, kc: kc, a: a, lda: lda, b: b, c: s, ldc: 16, add: false)
             for r in 0..<rows {
                 for j in 0..<cols { c[r * ldc + j] = add ? c[r * ldc + j] + s[r * 16 + j] : s[r * 16 + j] }
             }

@@ -6,7 +6,7 @@ import TensorFormats
 /// `lstmkit compare A B [--module NAME] [--rtol R] [--atol A] [--json] [--numeric]`: whether two
 /// files hold the same LSTM, weight by weight (after mapping both to the canonical schema) or by
 /// running both through the reference forward pass.
-struct Compare: ConsoleCommand, UsesMemoryBudget {
+struct Compare: ConsoleCommand, UsesMemoryBudget, RunsForwardPass {
     static let configuration = CommandConfiguration(
         abstract: "Compare the LSTM in two files, weight by weight or through the forward pass.",
         discussion: """

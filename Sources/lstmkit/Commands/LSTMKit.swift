@@ -9,6 +9,9 @@ struct LSTMKit: ParsableCommand {
         discussion: """
         Exit status: 0 success, 1 a check found a problem, 2 the input cannot be used, 64 bad arguments.
 
+        Environment: LSTMKIT_KERNELS=avx512|avx2|portable picks the float32 kernels of run, verify \
+        and compare (default: the fastest this CPU runs).
+
         Example:
           lstmkit inspect model.pt
           lstmkit validate model.pt --expect hidden_size=256

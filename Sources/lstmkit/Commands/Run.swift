@@ -11,7 +11,7 @@ import TensorFormats
 
 /// `lstmkit run MODEL --input X.npy|X.npz [--h0 F --c0 F] [--batch-first] [--module NAME] --output OUT.npz`:
 /// the reference forward pass on given inputs, written as a golden-format .npz.
-struct Run: ConsoleCommand, UsesMemoryBudget {
+struct Run: ConsoleCommand, UsesMemoryBudget, RunsForwardPass {
     static let configuration = CommandConfiguration(
         abstract: "Run an LSTM's reference forward pass on an input and write the outputs.",
         discussion: """
@@ -113,6 +113,7 @@ struct Run: ConsoleCommand, UsesMemoryBudget {
                     let ns = DispatchTime.now().uptimeNanoseconds - start
                     times.append(cFormat("%.3f", Double(ns) / 1e6))
                 }
+                console.printError("kernels: \(prepared.kernels.rawValue) (this CPU runs \(KernelPath.supported.map(\.rawValue).joined(separator: ", ")))")
                 console.printError("forward pass ms (weights packed once; after one untimed run): " + times.joined(separator: " "))
             } else {
                 outputs = try forward()

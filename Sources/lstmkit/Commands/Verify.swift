@@ -5,7 +5,7 @@ import TensorFormats
 
 /// `lstmkit verify MODEL --golden G.npz [--module NAME] [--rtol R] [--atol A] [--json]`: runs the
 /// reference forward pass on a golden's inputs and compares with its outputs.
-struct Verify: ConsoleCommand, UsesMemoryBudget {
+struct Verify: ConsoleCommand, UsesMemoryBudget, RunsForwardPass {
     static let configuration = CommandConfiguration(
         abstract: "Check that an LSTM computes a golden file's outputs, within a tolerance.",
         discussion: """

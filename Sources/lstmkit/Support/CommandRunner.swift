@@ -1,4 +1,5 @@
 import ArgumentParser
+import LSTMReference
 import LSTMSchema
 import TensorFormats
 
@@ -10,7 +11,7 @@ import TensorFormats
 /// | success, `--help`, `--version` | 0 | the result / help on stdout |
 /// | ``CommandFailure`` | its status | its sentence on stderr |
 /// | `FormatError` | 2 | its `description` (file, entry, byte offset) on stderr |
-/// | a bad command line, `ValidationError`, ``ExpectationError`` | 64 | one line on stderr |
+/// | a bad command line, `ValidationError`, ``ExpectationError``, a bad `LSTMKIT_KERNELS` | 64 | one line on stderr |
 enum CommandRunner {
     /// Runs `arguments` (without the program name) and returns the exit code. `columns` fixes the
     /// width of help text (nil: the terminal's, or 80).
@@ -23,6 +24,9 @@ enum CommandRunner {
         }
         do {
             if let command = command as? ConsoleCommand {
+                if command is RunsForwardPass {
+                    do { _ = try KernelPath.fromEnvironment() } catch { throw CommandFailure(.usage, "lstmkit: \(error)") }
+                }
                 let budget = (command as? UsesMemoryBudget)?.limitOptions.makeBudget() ?? .process
                 let status = try MemoryBudget.$current.withValue(budget) { try command.execute(console) }
                 return status.rawValue
@@ -73,3 +77,6 @@ enum CommandRunner {
         return first.lowercased() + rest
     }
 }
+
+/// A command that computes forward passes: `LSTMKIT_KERNELS` is checked before it runs.
+protocol RunsForwardPass {}

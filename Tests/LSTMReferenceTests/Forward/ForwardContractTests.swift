@@ -42,9 +42,10 @@ import TensorFormats
     }
 
     /// Every case, forced onto two threads (directions, batch rows, or hidden units with a barrier
-    /// per step where the layer allows it) with several time chunkings, gives the golden's numbers.
-    @Test(arguments: ReferenceUnitCase.all)
-    func forcedThreadingGivesTheGolden(_ c: ReferenceUnitCase) throws {
+    /// per step where the layer allows it) with several time chunkings, gives the golden's numbers
+    /// on every kernel path this CPU runs.
+    @Test(arguments: ReferenceUnitCase.all, KernelPath.supported)
+    func forcedThreadingGivesTheGolden(_ c: ReferenceUnitCase, _ kernels: KernelPath) throws {
         let tensors = try c.tensors()
         let m = try c.module(tensors), g = try Golden(tensors: tensors)
         guard g.family == .pytorch else {
@@ -53,25 +54,25 @@ import TensorFormats
             for chunkRows in [3, 512] {
                 let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: try g.h0.map(layout.stateToPyTorch),
                                               c0: try g.c0.map(layout.stateToPyTorch), batchFirst: g.batchFirst,
-                                              sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
-                                              parallelMinWork: 0, unitSplitMinStepWork: 0)
+                                              sequenceLengths: g.sequenceLengths, threads: 2, kernels: kernels,
+                                              chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0)
                 let y = try layout.outputFromPyTorch(out.output, directions: m.config.numDirections)
                 for (a, e, name) in [(y, g.output, "output"), (try layout.stateFromPyTorch(out.hN), g.hN, "h_n"),
                                      (try layout.stateFromPyTorch(out.cN), g.cN, "c_n")] {
                     let r = ToleranceComparison(name: name, actual: a, expected: e, tolerance: .float32)
-                    #expect(r.passed, "\(c.name) chunkRows \(chunkRows) \(name): \(r.maxAbsError)")
+                    #expect(r.passed, "\(c.name) \(kernels) chunkRows \(chunkRows) \(name): \(r.maxAbsError)")
                 }
             }
             return
         }
         for chunkRows in [3, 512] {
             let out = try LSTMForward.run(Float.self, module: m, input: g.input, h0: g.h0, c0: g.c0, batchFirst: g.batchFirst,
-                                          sequenceLengths: g.sequenceLengths, threads: 2, chunkRows: chunkRows,
-                                          parallelMinWork: 0, unitSplitMinStepWork: 0)
+                                          sequenceLengths: g.sequenceLengths, threads: 2, kernels: kernels,
+                                          chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0)
             let tol = g.defaultTolerance(moduleDType: m.config.dtype)
             for (a, e) in zip(out.namedTensors, [g.output, g.hN, g.cN]) {
                 let r = ToleranceComparison(name: a.name, actual: a.tensor, expected: e, tolerance: tol)
-                #expect(r.passed, "\(c.name) chunkRows \(chunkRows) \(a.name): \(r.maxAbsError)")
+                #expect(r.passed, "\(c.name) \(kernels) chunkRows \(chunkRows) \(a.name): \(r.maxAbsError)")
             }
         }
     }

@@ -30,8 +30,8 @@ import TensorFormats
                           layers: layers, variant: variant)
     }
 
-    @Test(arguments: [(16, 48, 2, false, 3), (7, 32, 1, true, 1), (5, 80, 2, false, 5)])
-    func unitSplitGivesOneThreadsNumbers(_ c: (Int, Int, Int, Bool, Int)) throws {
+    @Test(arguments: [(16, 48, 2, false, 3), (7, 32, 1, true, 1), (5, 80, 2, false, 5)], KernelPath.supported)
+    func unitSplitGivesOneThreadsNumbers(_ c: (Int, Int, Int, Bool, Int), _ kernels: KernelPath) throws {
         let (I, H, L, reverse, N) = c
         let m = try Self.module(inputSize: I, hidden: H, layers: L, reverse: reverse, seed: UInt64(H + N))
         var rng = SplitMix(seed: 7)
@@ -41,7 +41,7 @@ import TensorFormats
         let c0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
         func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int, patience: Int = 200_000) throws -> LSTMOutputs {
             try LSTMForward.run(T.self, module: m, input: x, h0: h0, c0: c0, batchFirst: false, sequenceLengths: nil,
-                                threads: threads, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0,
+                                threads: threads, kernels: kernels, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0,
                                 unitSplitPatienceFloor: patience)
         }
         func check<T: LSTMScalar>(_: T.Type) throws {

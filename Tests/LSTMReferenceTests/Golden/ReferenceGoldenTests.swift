@@ -15,18 +15,19 @@ import TensorFormats
         }
     }
 
-    /// Every case passes with the default tolerance, in float32 and in float64 arithmetic.
-    @Test(arguments: ReferenceUnitCase.all)
-    func goldenPasses(_ c: ReferenceUnitCase) throws {
+    /// Every case passes with the default tolerance, in float32 (on every kernel path this CPU
+    /// runs) and in float64 arithmetic.
+    @Test(arguments: ReferenceUnitCase.all, KernelPath.supported)
+    func goldenPasses(_ c: ReferenceUnitCase, _ kernels: KernelPath) throws {
         let tensors = try c.tensors()
         let module = try c.module(tensors)
         let golden = try Golden(tensors: tensors)
         #expect(golden.family == (c.family == "onnx" ? .onnxNode : .pytorch))
         for precision in Precision.allCases {
-            let results = try golden.verify(module: module, precision: precision)
+            let results = try golden.verify(module: module, precision: precision, kernels: kernels)
             #expect(results.map(\.name) == ["output", "h_n", "c_n"])
             for r in results {
-                #expect(r.passed, "\(c.name) \(precision) \(r.name): max abs \(r.maxAbsError), max rel \(r.maxRelError) at \(r.worstIndex), \(r.mismatches) over \(r.tolerance)")
+                #expect(r.passed, "\(c.name) \(precision) \(kernels) \(r.name): max abs \(r.maxAbsError), max rel \(r.maxRelError) at \(r.worstIndex), \(r.mismatches) over \(r.tolerance)")
                 #expect(r.count > 0 || golden.sequenceLengths != nil)
             }
         }

@@ -62,23 +62,25 @@ import Testing
         #expect(t[1] == 1 && t[2] == -1 && t[3] == 0 && t[5] == 1e-30 && t[6] == -1e-30 && t[7] == 1, "\(t)")
     }
 
-    /// GEMM (CPU-specific tiles where available, and the portable SIMD8 tiles) against a naive
-    /// double-precision product over shapes that hit every kernel and edge.
-    @Test(arguments: [(1, 1, 1), (1, 28, 5), (1, 80, 33), (1, 64, 1100), (2, 16, 300), (3, 33, 7), (5, 64, 257), (6, 48, 1), (7, 20, 11),
-                      (13, 80, 40), (16, 192, 48), (121, 17, 513), (300, 40, 70), (250, 64, 0)])
-    func gemmMatchesNaiveProduct(_ shape: (Int, Int, Int)) {
+    /// GEMM on every kernel path this CPU runs against a naive double-precision product, over
+    /// shapes that hit every tile (rows 1…12, one to four panels, narrow last panels) and block edge.
+    @Test(arguments: [(1, 1, 1), (1, 28, 5), (1, 80, 33), (1, 64, 1100), (1, 100, 9), (2, 16, 300), (2, 90, 21), (3, 33, 7),
+                      (5, 64, 257), (6, 48, 1), (7, 20, 11), (11, 50, 9), (12, 64, 1030), (13, 80, 40), (16, 192, 48),
+                      (25, 47, 300), (49, 33, 260), (121, 17, 513), (300, 40, 70), (250, 64, 0)],
+          KernelPath.supported)
+    func gemmMatchesNaiveProduct(_ shape: (Int, Int, Int), _ kernels: KernelPath) {
         let (m, n, k) = shape
         var rng = SplitMix(seed: UInt64(m * 1000 + n * 10 + k))
         let a = (0..<(m * (k + 3))).map { _ in Float(rng.uniform()) }   // lda = k + 3
         let w = (0..<(n * k)).map { _ in Float(rng.uniform()) }
         let c0 = (0..<(m * (n + 2))).map { _ in Float(rng.uniform()) }  // ldc = n + 2
         let packed = PackedMatrix(w, n: n, k: k)
-        for (accumulate, portable) in [(false, false), (true, false), (false, true), (true, true)] {
+        for accumulate in [false, true] {
             var c = c0
             a.withUnsafeBufferPointer { ap in
                 c.withUnsafeMutableBufferPointer { cp in
                     GEMM.multiply(m: m, a: ap.baseAddress!, lda: k + 3, b: packed, c: cp.baseAddress!, ldc: n + 2,
-                                  accumulate: accumulate, portable: portable)
+                                  accumulate: accumulate, kernels: Kernels(kernels))
                 }
             }
             var worst = 0.0
@@ -94,15 +96,17 @@ import Testing
                     worst = max(worst, abs(got - sum) / (1 + abs(sum)))
                 }
             }
-            #expect(worst < 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate) portable \(portable): \(worst)")
+            #expect(worst < 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate) \(kernels): \(worst)")
         }
     }
 }
 
 extension KernelTests {
-    /// The gate pass: CPU-specific (where available) and portable Swift paths against a Double reference.
-    @Test func fusedGatePassAgreesWithDoubleReference() {
-        let H = 21, rows = 3
+    /// The gate pass on every kernel path this CPU runs (and the Swift row pass) against a Double
+    /// reference, for widths with and without a tail shorter than a vector.
+    @Test(arguments: [21, 16, 37], KernelPath.supported)
+    func fusedGatePassAgreesWithDoubleReference(_ H: Int, _ kernels: KernelPath) {
+        let rows = 3
         var rng = SplitMix(seed: 99)
         let gates0 = (0..<(rows * 4 * H)).map { _ in Float(rng.uniform() * 12) }
         let c0 = (0..<(rows * H)).map { _ in Float(rng.uniform() * 3) }
@@ -127,7 +131,8 @@ extension KernelTests {
                         } else {
                             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: H)
                             GateStep.apply(rows: rows, hidden: H, gates: g.baseAddress!, c: cp.baseAddress!, h: hp.baseAddress!,
-                                           ldh: H + 2, spec: GateSpec(), peepholes: nil, scratch: scratch)
+                                           ldh: H + 2, spec: GateSpec(), peepholes: nil, scratch: scratch,
+                                           kernels: Kernels(kernels))
                             scratch.deallocate()
                         }
                     }
@@ -141,7 +146,7 @@ extension KernelTests {
                 }
                 #expect(h[r * (H + 2) + H] == 0 && h[r * (H + 2) + H + 1] == 0, "wrote past the row")
             }
-            #expect(worst < 1e-6, "portable \(portable): \(worst)")
+            #expect(worst < 1e-6, "\(kernels) swift row pass \(portable): \(worst)")
         }
     }
 }

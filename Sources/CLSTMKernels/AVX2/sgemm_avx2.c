@@ -1,6 +1,10 @@
 #include "CLSTMKernels.h"
+#include "../kernel_table.h"
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if LSTMKIT_X86_KERNELS
+
+/* C (m × n) (+)= A (m × k) · Wᵀ with AVX2 + FMA, W in 16-wide k-major panels: 6 × 16 tiles over
+   rows of A packed k-major, 4-, 2- and 1-row tiles for the rest, a 1 × 32 tile for a GEMV step. */
 #include <immintrin.h>
 #include <stdlib.h>
 
@@ -146,16 +150,18 @@ KERNEL_TARGET static void tile6_packed(long kc, const float *a, const float *b, 
     put(c, c50, add); put(c + 8, c51, add);
 }
 
+KERNEL_TARGET static void sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add);
+
 enum { BLOCK_K = 256, BLOCK_M = 240, SHORT_M = 48, SHORT_BLOCK_K = 1024 };
 
 KERNEL_TARGET static void edge(long rows, long cols, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
     float tmp[6 * 16];
-    lstmkit_sgemm_tile(rows, kc, a, lda, b, tmp, 16, 0);
+    sgemm_tile(rows, kc, a, lda, b, tmp, 16, 0);
     for (long r = 0; r < rows; r++)
         for (long j = 0; j < cols; j++) c[r * ldc + j] = add ? c[r * ldc + j] + tmp[r * 16 + j] : tmp[r * 16 + j];
 }
 
-void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate) {
+KERNEL_TARGET void lstmkit_sgemm_avx2(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate) {
     if (m <= 0 || n <= 0) return;
     long panels = (n + 15) / 16;
     if (k <= 0) {
@@ -214,7 +220,7 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
                 }
                 for (long r = full; r < mc;) {
                     long rows = mc - r >= 4 ? 4 : mc - r >= 2 ? 2 : 1;
-                    if (cols == 16) lstmkit_sgemm_tile(rows, kc, ab + r * lda, lda, bp, cp + r * ldc, ldc, add);
+                    if (cols == 16) sgemm_tile(rows, kc, ab + r * lda, lda, bp, cp + r * ldc, ldc, add);
                     else edge(rows, cols, kc, ab + r * lda, lda, bp, cp + r * ldc, ldc, add);
                     r += rows;
                 }
@@ -224,30 +230,13 @@ void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float
     free(apack);
 }
 
-int lstmkit_sgemm_tile_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
+KERNEL_TARGET static void sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
     switch (rows) {
     case 6: tile6(kc, a, lda, b, c, ldc, add); break;
     case 4: tile4(kc, a, lda, b, c, ldc, add); break;
     case 2: tile2(kc, a, lda, b, c, ldc, add); break;
     default: tile1(kc, a, b, c, add); break;
     }
-}
-
-#else
-
-int lstmkit_sgemm_tile_available(void) { return 0; }
-
-void lstmkit_sgemm(long m, long n, long k, const float *a, long lda, const float *packed, float *c, long ldc, int accumulate) {
-    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)c; (void)ldc; (void)accumulate;
-}
-
-void lstmkit_sgemm_tile(long rows, long kc, const float *a, long lda, const float *b, float *c, long ldc, int add) {
-    (void)rows; (void)kc; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)add;
 }
 
 #endif
