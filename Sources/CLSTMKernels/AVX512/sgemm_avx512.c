@@ -17,7 +17,10 @@
 /* The row and panel loops run a compile-time count: unrolled, their accumulators stay in registers. */
 #define UNROLL _Pragma("unroll")
 
-enum { MR = 12, BLOCK_K = 256, SHORT_M = 48, SHORT_BLOCK_K = 1024, BLOCK_M = 240 };
+/* Reduction blocks of up to 1024 (C, often the fresh gate rows not in cache, is then read and
+   written once for layers up to 1024 wide) and row blocks of about 120 (a packed A block of
+   480 KB stays in L2): measured best of 128…1024 × 96…480 on Zen 4 for the pass's shapes. */
+enum { MR = 12, BLOCK_K = 1024, BLOCK_M = 120 };
 
 TARGET INLINE void put(float *c, __m512 v, __mmask16 mask, int add) {
     if (add) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), v);
@@ -123,10 +126,9 @@ TARGET void lstmkit_sgemm_avx512(long m, long n, long k, const float *a, long ld
     if (k <= 0) { if (!accumulate) zero_rows(m, n, c, ldc); return; }
     long panels = (n + 15) / 16, stride = k * 16;
     __mmask16 last = (__mmask16)(0xFFFFu >> (16 * panels - n));
-    long blockK = m <= SHORT_M ? SHORT_BLOCK_K : BLOCK_K;
     if (m <= 2) {
-        for (long k0 = 0; k0 < k; k0 += blockK) {
-            long kc = k - k0 < blockK ? k - k0 : blockK;
+        for (long k0 = 0; k0 < k; k0 += BLOCK_K) {
+            long kc = k - k0 < BLOCK_K ? k - k0 : BLOCK_K;
             int add = accumulate || k0 > 0;
             for (long p = 0; p < panels; p += 4) {
                 int q = panels - p < 4 ? (int)(panels - p) : 4;
@@ -139,12 +141,12 @@ TARGET void lstmkit_sgemm_avx512(long m, long n, long k, const float *a, long ld
     /* Row blocks of equal size (a multiple of MR, at most about BLOCK_M), packed once per block. */
     long blocks = (m + BLOCK_M - 1) / BLOCK_M;
     long blockM = ((m + blocks - 1) / blocks + MR - 1) / MR * MR;
-    long packK = k < blockK ? k : blockK;
+    long packK = k < BLOCK_K ? k : BLOCK_K;
     long packM = m < blockM ? m : blockM;
     float *apack = aligned_alloc(64, (size_t)((packM * packK * 4 + 63) / 64 * 64));
     if (!apack) { lstmkit_sgemm_avx2(m, n, k, a, lda, packed, c, ldc, accumulate); return; }
-    for (long k0 = 0; k0 < k; k0 += blockK) {
-        long kc = k - k0 < blockK ? k - k0 : blockK;
+    for (long k0 = 0; k0 < k; k0 += BLOCK_K) {
+        long kc = k - k0 < BLOCK_K ? k - k0 : BLOCK_K;
         int add = accumulate || k0 > 0;
         for (long m0 = 0; m0 < m; m0 += blockM) {
             long mc = m - m0 < blockM ? m - m0 : blockM;
