@@ -1,8 +1,8 @@
 #ifndef CLSTMKERNELS_H
 #define CLSTMKERNELS_H
 
-/// Float32 kernels for the LSTM reference pass, one table per instruction set, and the barrier of
-/// the unit-split recurrence. The package is compiled for baseline x86-64; each kernel is built
+/// Float32 kernels for the LSTM reference pass, one table per instruction set, and the step claims
+/// of the unit-split recurrence. The package is compiled for baseline x86-64; each kernel is built
 /// for its own instruction set and is only reachable through the table that `lstmkit_kernels`
 /// returns on a CPU that runs it. Other CPUs (arm64) use LSTMReference's portable Swift kernels.
 
@@ -36,17 +36,19 @@ typedef struct lstmkit_kernel_table {
 /// The kernels for `isa` (an `LSTMKIT_ISA_*` value) when this CPU and OS run them, else NULL.
 const lstmkit_kernel_table *lstmkit_kernels(int isa);
 
-/// A reusable barrier for `count` threads: each `wait` returns once all `count` threads have
-/// called it (spinning briefly, then yielding the CPU). Returns NULL when out of memory.
+/// The steps of a recurrence whose hidden units are split into `parts`, shared by threads that
+/// take parts instead of owning them: each part of each step is computed exactly once, by the
+/// first thread that claims it, so a thread that lost its core (another process) delays nobody
+/// unless it was inside a part. Steps are numbered 0, 1, … in the order they run.
 ///
-/// A thread whose wait lasts longer than `patience_ns` (its partner lost its core to another
-/// process) marks the barrier late. Each round's `wait` returns the same value to every thread:
-/// 1 once a thread was late (in this round, if it was marked before the last thread arrived, else
-/// in the next), so that all stop sharing work at the same step; `lstmkit_barrier_stopped` then
-/// stays 1.
-void *lstmkit_barrier_create(long count);
-int lstmkit_barrier_wait(void *barrier, long patience_ns);
-int lstmkit_barrier_stopped(void *barrier);
-void lstmkit_barrier_destroy(void *barrier);
+/// `claim` returns 1 when the caller now owns `part` of `step` (step − 1 is complete and nobody
+/// claimed it yet), else 0; the owner computes it and calls `finish`. `wait` returns once every
+/// part of `step` is finished (spinning briefly, then yielding the CPU); what the owners wrote
+/// before `finish` is visible after it. `create` returns NULL when out of memory.
+void *lstmkit_step_claims_create(long parts);
+int lstmkit_step_claim(void *claims, long step, long part);
+void lstmkit_step_finish(void *claims);
+void lstmkit_step_wait(void *claims, long step);
+void lstmkit_step_claims_destroy(void *claims);
 
 #endif

@@ -26,8 +26,9 @@ struct PreparedDirection<T: LSTMScalar>: Sendable {
 /// W_hrᵀ. Chunking keeps the projected gates small enough that W_hh stays in the last-level cache.
 /// Work is split over the cores: the chunk's input GEMM by directions and row ranges, the
 /// recurrence by directions and independent batch rows (one synchronisation per chunk and phase,
-/// none per step), or, for a single direction with enough work per step, by hidden units with a
-/// barrier per step (``UnitSplitRecurrence``: each core then streams only its share of W_hh).
+/// none per step), or, for a single direction with enough work per step, by hidden units whose
+/// parts threads claim step by step (``UnitSplitRecurrence``: each core then streams only its share
+/// of W_hh).
 ///
 /// `lengths` (per batch row, 0…S) gives onnxruntime / packed-sequence semantics: row b runs steps
 /// 0…len−1 (reverse: len−1 … 0), output steps ≥ len are zero, hN / cN hold the state after the
@@ -48,11 +49,11 @@ struct ForwardPass<T: LSTMScalar>: Sendable {
     /// costs tens of microseconds on a virtual machine, about 16M multiply-adds of one core's work.
     var parallelMinWork = 1 << 24
     /// Smallest step (multiply-adds N·4H·R) of a single direction whose hidden units are split over
-    /// threads (``UnitSplitRecurrence``), one barrier per step; below it the barrier costs more than it saves.
+    /// threads (``UnitSplitRecurrence``), one wait per step; below it the wait costs more than it saves.
     var unitSplitMinStepWork = 1 << 20
-    /// Least time (ns) a thread of a unit split waits at a step's barrier before the split stops
-    /// and the calling thread finishes the layer alone.
-    var unitSplitPatienceFloor = 200_000
+    /// A test hook of the unit split: called by each thread (thread, step number) before it claims
+    /// parts of a step, to stall it as another process taking its core would.
+    var unitSplitStall: (@Sendable (Int, Int) -> Void)?
 
     struct Result {
         var output: [T]

@@ -101,13 +101,13 @@ public enum LSTMForward {
     static func run<T: LSTMScalar>(_: T.Type, module: LSTMModule, input: Tensor, h0: Tensor?, c0: Tensor?,
                                    batchFirst: Bool, sequenceLengths: [Int]?, threads: Int?, kernels: KernelPath = .automatic,
                                    chunkRows: Int = 512, parallelMinWork: Int = 1 << 24, unitSplitMinStepWork: Int = 1 << 20,
-                                   unitSplitPatienceFloor: Int = 200_000,
+                                   unitSplitStall: (@Sendable (Int, Int) -> Void)? = nil,
                                    limits: Limits = .default) throws(ForwardError) -> LSTMOutputs {
         var pass = try prepare(T.self, module: module, threads: threads ?? Parallel.processorCount, kernels: kernels)
         pass.chunkRows = chunkRows
         pass.parallelMinWork = parallelMinWork
         pass.unitSplitMinStepWork = unitSplitMinStepWork
-        pass.unitSplitPatienceFloor = unitSplitPatienceFloor
+        pass.unitSplitStall = unitSplitStall
         return try evaluate(pass, module: module, input: input, h0: h0, c0: c0, batchFirst: batchFirst,
                             sequenceLengths: sequenceLengths, limits: limits)
     }

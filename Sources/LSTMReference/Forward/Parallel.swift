@@ -31,7 +31,7 @@ struct UncheckedBox<Value>: @unchecked Sendable {
 
 extension Parallel {
     /// Calls `body(0..<count)` with every part on its own thread (part 0 on the caller's), so that
-    /// parts may wait for each other (barriers); returns true when all are done. When a thread
+    /// parts may wait for each other; returns true when all are done. When a thread
     /// cannot be started nothing runs and the result is false (the caller takes another path).
     static func onOwnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Bool {
         guard count > 1 else {

@@ -39,17 +39,21 @@ import TensorFormats
         let x = try Tensor(float32: (0..<(S * N * I)).map { _ in Float(rng.uniform()) }, shape: [S, N, I])
         let h0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
         let c0 = try Tensor(float32: (0..<(L * N * H)).map { _ in Float(rng.uniform()) }, shape: [L, N, H])
-        func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int, patience: Int = 200_000) throws -> LSTMOutputs {
+        func run<T: LSTMScalar>(_: T.Type, threads: Int, chunkRows: Int,
+                                stall: (@Sendable (Int, Int) -> Void)? = nil) throws -> LSTMOutputs {
             try LSTMForward.run(T.self, module: m, input: x, h0: h0, c0: c0, batchFirst: false, sequenceLengths: nil,
                                 threads: threads, kernels: kernels, chunkRows: chunkRows, parallelMinWork: 0, unitSplitMinStepWork: 0,
-                                unitSplitPatienceFloor: patience)
+                                unitSplitStall: stall)
         }
         func check<T: LSTMScalar>(_: T.Type) throws {
             let one = try run(T.self, threads: 1, chunkRows: 512)
-            // Patience 0: the split may stop at any step (whenever a wait outlasts two steps) and the
-            // caller's thread finishes alone; the numbers must not depend on where.
-            for (threads, chunkRows, patience) in [(2, 512, 200_000), (3, 4 * N, 200_000), (8, N, 200_000), (2, 512, 0), (2, 2 * N, 0)] {
-                let split = try run(T.self, threads: threads, chunkRows: chunkRows, patience: patience)
+            // Stalled threads (as when another process takes a core) have their parts taken by the
+            // others; the numbers must not depend on who computed which part.
+            let late: @Sendable (Int, Int) -> Void = { thread, step in if thread == 1 && step % 3 == 1 { usleep(3000) } }
+            let callerLate: @Sendable (Int, Int) -> Void = { thread, step in if thread == 0 && step == 4 { usleep(5000) } }
+            for (threads, chunkRows, stall) in [(2, 512, nil), (3, 4 * N, nil), (8, N, nil), (2, 512, late), (3, 2 * N, late),
+                                                (2, 3 * N, callerLate)] as [(Int, Int, (@Sendable (Int, Int) -> Void)?)] {
+                let split = try run(T.self, threads: threads, chunkRows: chunkRows, stall: stall)
                 for (a, b) in zip(one.namedTensors, split.namedTensors) {
                     let diff = zip(a.tensor.doubles(), b.tensor.doubles()).map { abs($0 - $1) }.max() ?? 0
                     #expect(diff <= (T.self == Double.self ? 0 : 1e-6), "H \(H) N \(N) \(T.self) threads \(threads) chunkRows \(chunkRows): \(a.name) differs by up to \(diff)")
@@ -61,31 +65,44 @@ import TensorFormats
     }
 }
 
-/// The step barrier: every thread gets the same answer in each round, and a thread that waited
-/// past its patience makes that round (when it was still waiting as the last thread arrived) or
-/// the next one answer "stop" for all.
-@Suite struct StepBarrierTests {
-    @Test func lateWaitStopsEveryThreadAtTheSameRound() throws {
-        let barrier = try #require(lstmkit_barrier_create(2))
-        defer { lstmkit_barrier_destroy(barrier) }
-        let box = UncheckedBox(barrier)
-        let answers = UnsafeMutablePointer<Int32>.allocate(capacity: 6)
-        defer { answers.deallocate() }
-        answers.initialize(repeating: -1, count: 6)
-        let out = UncheckedBox(answers)
-        let ok = Parallel.onOwnThreads(2) { p in
-            for round in 0..<3 {
-                // Round 1: part 1 arrives 400 ms late; part 0 (patience 50 ms) waits past its patience.
-                // (Patience well above thread start-up skew on a loaded 2-core machine, so round 0 meets.)
-                if round == 1 && p == 1 { usleep(400_000) }
-                out.value[p * 3 + round] = lstmkit_barrier_wait(box.value, 50_000_000)
+/// The step claims: every part of every step is computed exactly once, a stalled thread's parts
+/// are taken by the others, and no step starts before the previous one is complete.
+@Suite struct StepClaimsTests {
+    @Test func stalledThreadsPartsAreTakenAndEachPartRunsOnce() throws {
+        let parts = 3, steps = 40
+        let claims = try #require(lstmkit_step_claims_create(parts))
+        defer { lstmkit_step_claims_destroy(claims) }
+        let box = UncheckedBox(claims)
+        // owner[s·parts + p]: the thread that computed part p of step s; finished[s]: parts of step s
+        // seen finished by whoever starts step s + 1.
+        let owner = UnsafeMutablePointer<Int>.allocate(capacity: steps * parts)
+        let record = UncheckedBox(owner)
+        defer { owner.deallocate() }
+        owner.initialize(repeating: -1, count: steps * parts)
+        let problem = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { problem.deallocate() }
+        problem.initialize(to: 0)
+        let problems = UncheckedBox(problem)
+        let ok = Parallel.onOwnThreads(parts) { thread in
+            for s in 0..<steps {
+                if thread == 2 && (10..<20).contains(s) { usleep(2000) }   // thread 2 loses its core for ten steps
+                if s > 0 {
+                    for p in 0..<parts where record.value[(s - 1) * parts + p] < 0 { problems.value.pointee += 1 }
+                }
+                for k in 0..<parts {
+                    let p = (thread + k) % parts
+                    guard lstmkit_step_claim(box.value, Int(s), Int(p)) != 0 else { continue }
+                    if record.value[s * parts + p] != -1 { problems.value.pointee += 1 }
+                    record.value[s * parts + p] = thread
+                    lstmkit_step_finish(box.value)
+                }
+                lstmkit_step_wait(box.value, Int(s))
             }
         }
         #expect(ok)
-        // Each round answers both threads alike; the late wait (during round 1) stops round 1 or 2.
-        for round in 0..<3 { #expect(answers[round] == answers[3 + round], "round \(round)") }
-        #expect(answers[0] == 0)
-        #expect(answers[2] == 1)
-        #expect(lstmkit_barrier_stopped(barrier) == 1)
+        #expect((0..<(steps * parts)).allSatisfy { owner[$0] >= 0 })
+        // While thread 2 sleeps, its part is computed by the others.
+        #expect((11..<20).contains { owner[$0 * parts + 2] != 2 }, "\((0..<steps).map { owner[$0 * parts + 2] })")
+        #expect(problems.value.pointee == 0, "a step began early or a part was claimed twice")
     }
 }
