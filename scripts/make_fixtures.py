@@ -6,6 +6,7 @@ onnxruntime and safetensors (versions pinned in scripts/requirements-fixtures.tx
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only realworld   # that family alone
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only malformed/graphs
     "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only compressed
+    "$(scripts/venv)/bin/python" scripts/make_fixtures.py --only keras      # with hdf5/ and its goldens
 
 Training-derived fixtures (the CRNN's Adam step) differ in their last bits between CPUs (AVX2 and
 AVX-512 kernels round differently), so regenerate one family with --only when adding one.
@@ -29,10 +30,13 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 
 from fixtures import common as c  # noqa: E402
-from fixtures import compressed_files, goldens, graph_malformed, malformed, npz_files, onnx_files, pytorch_files, realworld_files, safetensors_files, selfcheck  # noqa: E402
+from fixtures import compressed_files, goldens, graph_malformed, keras_files, malformed, npz_files, onnx_files, pytorch_files, realworld_files, safetensors_files, selfcheck  # noqa: E402
 
 
-ONLY = {"realworld": realworld_files.make, "malformed/graphs": graph_malformed.make, "compressed": compressed_files.make}
+ONLY = {"realworld": realworld_files.make, "malformed/graphs": graph_malformed.make, "compressed": compressed_files.make,
+        "keras": keras_files.make}
+# Files a family writes outside its own folder (goldens, malformed cases), dropped with it by --only.
+ALSO = {"keras": ["hdf5/", "golden/keras_", "malformed/hdf5_"]}
 
 
 def main() -> None:
@@ -42,6 +46,11 @@ def main() -> None:
         family = sys.argv[2]
         shutil.rmtree(c.FIXTURES / family, ignore_errors=True)
         m = c.Manifest.existing(dropping=family + "/")
+        for prefix in ALSO.get(family, []):
+            for name in [n for n in m.entries if n.startswith(prefix)]:
+                del m.entries[name]
+            for old in c.FIXTURES.glob(prefix + "*"):
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
         ONLY[family](m)
         m.write()
         c.assert_no_local_paths()
@@ -58,6 +67,7 @@ def main() -> None:
     safetensors_files.make(m)
     malformed.make(m)
     realworld_files.make(m)
+    keras_files.make(m)
     graph_malformed.make(m)
     compressed_files.make(m)
     m.write()

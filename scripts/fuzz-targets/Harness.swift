@@ -72,6 +72,13 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     #elseif FUZZ_SAFETENSORS
     _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { values($0.tensor) }
+    #elseif FUZZ_HDF5
+    if let tensors = try? HDF5Reader.read(file: file, limits: limits) {
+        _ = tensors.tensors.map { values($0.tensor) }
+        if let model = try? LSTMSchemaLoader.load(file: tensors, limits: limits) {
+            for module in model.modules { _ = module.canonicalTensors(prefix: "").map { values($0.tensor) } }
+        }
+    }
     #elseif FUZZ_SCHEMA
     if let tensors = try? TensorFileIO.read(file: file, limits: limits),
        let model = try? LSTMSchemaLoader.load(file: tensors, limits: limits) {

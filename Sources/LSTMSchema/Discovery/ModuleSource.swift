@@ -14,7 +14,7 @@ public protocol ModuleSource: Sendable {
 
 /// The module sources, in the order they claim tensors. A new module source plugs in here.
 public enum ModuleSources {
-    public static let all: [any ModuleSource] = [ONNXGraphSource(), QuantizedLSTMSource(), TensorNameSource()]
+    public static let all: [any ModuleSource] = [ONNXGraphSource(), QuantizedLSTMSource(), KerasLSTMSource(), TensorNameSource()]
 
     /// Every module any source finds in `file`, in source order, each in file order.
     public static func discover(in file: TensorFile) throws(FormatError) -> [DiscoveredModule] {

@@ -1,0 +1,138 @@
+/// Reads the datasets of an HDF5 file (what h5py writes: Keras weights files) into zero-copy
+/// tensor views named by their path from the root group (`layers/lstm/cell/vars/0`). libhdf5 is
+/// not used; this is a bounded subset, parse → validate → view, every offset checked.
+///
+/// | structure | read |
+/// |---|---|
+/// | superblock | versions 0 and 1 (root symbol-table entry), 2 and 3 (root object header address); at byte 0, 512, 1024, … |
+/// | object headers | versions 1 and 2 with continuation blocks (``HDF5ObjectHeader``) |
+/// | groups | symbol tables (v1 B-tree + local heap) and compact link messages (``HDF5Groups``) |
+/// | datasets | contiguous and compact layouts; fixed-point and IEEE float datatypes, either byte order (``HDF5Dataset``) |
+///
+/// Datasets of other datatypes or layouts (strings, chunked / compressed storage) are listed in
+/// the notes and skipped; dense-storage groups are refused by name, external and soft links are not
+/// followed. An object inside itself (a cycle of hard links) or a B-tree node reached twice is an
+/// error; nesting, visits (every path to an object counts), messages and header blocks are capped
+/// (``Caps``).
+public enum HDF5Reader {
+    /// The eight bytes every HDF5 superblock starts with.
+    public static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Structural caps: far above what any real weights file needs, low enough that a hostile file
+    /// cannot make the walk long.
+    struct Caps {
+        var maxDepth = 64
+        var maxObjects = 100_000
+        var maxMessages = 4096
+        var maxHeaderBlocks = 256
+        var maxRank = 32
+    }
+
+    public static func read(path: String, limits: Limits = .default) throws(FormatError) -> TensorFile {
+        try read(file: MappedFile(path: path), limits: limits)
+    }
+
+    public static func read(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
+        do {
+            return try parse(file, limits: limits)
+        } catch {
+            throw error.inFile(file.path)
+        }
+    }
+
+    private static func parse(_ file: MappedFile, limits: Limits) throws(FormatError) -> TensorFile {
+        var b = HDF5Bytes(bytes: UnsafeRawBufferPointer(file.bytes))
+        var caps = Caps()
+        caps.maxRank = limits.maxRank
+        var start = 0
+        while !(start + 8 <= b.count && (0..<8).allSatisfy({ b.bytes[start + $0] == signature[$0] })) {
+            start = start == 0 ? 512 : start * 2
+            guard start + 8 <= b.count else {
+                throw FormatError(.corrupt, "no HDF5 superblock signature at byte 0, 512, 1024, …", offset: 0)
+            }
+        }
+        let version = try b.u8(start + 8, "superblock version")
+        let root: Int
+        switch version {
+        case 0, 1:
+            let o = try b.u8(start + 13, "size of offsets"), l = try b.u8(start + 14, "size of lengths")
+            try checkSizes(o, l, at: start + 13)
+            b.offsetSize = o
+            b.lengthSize = l
+            var at = start + 24 + (version == 1 ? 4 : 0)
+            b.base = 0
+            let base = try b.address(at, "base address")
+            at += 4 * o                                       // base, free space, end of file, driver info
+            let entry = at
+            b.base = base == HDF5Bytes.undefined ? start : base
+            root = try b.address(entry + o, "root group object header address")
+        case 2, 3:
+            let o = try b.u8(start + 9, "size of offsets"), l = try b.u8(start + 10, "size of lengths")
+            try checkSizes(o, l, at: start + 9)
+            b.offsetSize = o
+            b.lengthSize = l
+            let base = try b.address(start + 12, "base address")
+            b.base = base == HDF5Bytes.undefined ? start : base
+            root = try b.address(start + 12 + 3 * o, "root group object header address")
+        default:
+            throw FormatError(.unsupported, "HDF5 superblock version \(version) (lstmkit reads 0 to 3)", offset: start + 8)
+        }
+        var tensors: [NamedTensor] = []
+        var notes: [String] = []
+        var visiting: Set<Int> = []
+        var visits = 0
+        try walk(root, path: "", b, file: file, caps: caps, depth: 0, visiting: &visiting, visits: &visits,
+                 tensors: &tensors, notes: &notes)
+        return TensorFile(path: file.path, format: .hdf5, tensors: tensors, notes: notes)
+    }
+
+    private static func checkSizes(_ o: Int, _ l: Int, at: Int) throws(FormatError) {
+        guard [2, 4, 8].contains(o), [2, 4, 8].contains(l) else {
+            throw FormatError(.corrupt, "superblock gives \(o)-byte offsets and \(l)-byte lengths (HDF5 allows 2, 4 or 8)", offset: at)
+        }
+    }
+
+    /// Visits the object at `address`: a group's members in name order, or a dataset as a tensor.
+    private static func walk(_ address: Int, path: String, _ b: HDF5Bytes, file: MappedFile, caps: Caps, depth: Int,
+                             visiting: inout Set<Int>, visits: inout Int, tensors: inout [NamedTensor],
+                             notes: inout [String]) throws(FormatError) {
+        // Every visit counts, so that groups linked many times over (a DAG, not a cycle) cannot make the walk exponential.
+        visits += 1
+        guard visits <= caps.maxObjects else {
+            throw FormatError(.limitExceeded, "the file has more than \(caps.maxObjects) objects (counting every path to each)", entry: path, offset: address)
+        }
+        guard depth <= caps.maxDepth else {
+            throw FormatError(.limitExceeded, "groups nest deeper than \(caps.maxDepth) levels at '\(path)'", entry: path, offset: address)
+        }
+        guard visiting.insert(address).inserted else {
+            throw FormatError(.corrupt, "object at byte \(address) contains itself (a cycle of hard links)", entry: path, offset: address)
+        }
+        defer { visiting.remove(address) }
+        let header: HDF5ObjectHeader
+        do { header = try HDF5ObjectHeader(at: address, in: b, limits: caps) } catch { throw error.inEntry(path.isEmpty ? "/" : path) }
+        if header.first(0x08) != nil {
+            do {
+                switch try HDF5Dataset.tensor(header, b, file: file, caps: caps) {
+                case .success(let t): tensors.append(NamedTensor(name: path, tensor: t))
+                case .failure(let skip): notes.append("\(path): skipped, a dataset of \(skip.reason)")
+                }
+            } catch {
+                throw error.inEntry(path)
+            }
+            return
+        }
+        let links: [HDF5Groups.Link]
+        do { links = try HDF5Groups.links(of: header, b, caps: caps) } catch { throw error.inEntry(path.isEmpty ? "/" : path) }
+        guard tensors.count + links.count <= caps.maxObjects else {
+            throw FormatError(.limitExceeded, "the file has more than \(caps.maxObjects) objects", entry: path, offset: address)
+        }
+        var names: Set<String> = []
+        for link in links.sorted(by: { $0.name < $1.name }) {
+            guard names.insert(link.name).inserted else {
+                throw FormatError(.corrupt, "group '\(path.isEmpty ? "/" : path)' has two members named '\(link.name)'", entry: path, offset: link.at)
+            }
+            try walk(link.address, path: path.isEmpty ? link.name : path + "/" + link.name, b, file: file, caps: caps,
+                     depth: depth + 1, visiting: &visiting, visits: &visits, tensors: &tensors, notes: &notes)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+"""Interop for HDF5 / Keras: lstmkit reads what Keras 3 (torch backend) and h5py write, and the
+weights it converts run in torch with Keras's numbers."""
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import h5py
+import keras
+import numpy as np
+import pytest
+import torch
+
+from conftest import FIXTURES
+
+
+def keras_outputs(model, x):
+    return [np.asarray(keras.ops.convert_to_numpy(o)) for o in model(x)]
+
+
+@pytest.mark.parametrize("units,bidirectional,use_bias", [(5, False, True), (4, True, True), (3, False, False)])
+def test_keras_weights_convert_to_torch_and_match(lstmkit, tmp_path, units, bidirectional, use_bias):
+    """Keras LSTM → save_weights → lstmkit convert --module → nn.LSTM.load_state_dict: same outputs as Keras."""
+    keras.utils.set_random_seed(units)
+    inp = keras.Input((7, 3))
+    layer = keras.layers.LSTM(units, return_sequences=True, use_bias=use_bias)
+    out = keras.layers.Bidirectional(layer)(inp) if bidirectional else layer(inp)
+    model = keras.Model(inp, out)
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    x = np.random.default_rng(0).standard_normal((2, 7, 3)).astype(np.float32)
+    want = keras_outputs(model, x)[0] if isinstance(model(x), (list, tuple)) else np.asarray(keras.ops.convert_to_numpy(model(x)))
+    module = "layers/bidirectional" if bidirectional else "layers/lstm"
+    lstmkit("convert", tmp_path / "m.weights.h5", tmp_path / "m.pt", "--module", module)
+    lstm = torch.nn.LSTM(3, units, batch_first=True, bidirectional=bidirectional, bias=use_bias)
+    lstm.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
+    with torch.no_grad():
+        got = lstm(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_gru_is_not_an_lstm(lstmkit, tmp_path):
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((4, 3))
+    keras.Model(inp, keras.layers.GRU(4)(inp)).save_weights(str(tmp_path / "g.weights.h5"))
+    report = json.loads(lstmkit("inspect", tmp_path / "g.weights.h5", "--json").stdout)
+    assert report["lstms"] == []
+
+
+def h5py_datasets(path):
+    """Every numeric dataset h5py sees with contiguous or compact storage: name → array."""
+    out = {}
+    with h5py.File(path) as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" and obj.chunks is None:
+                out[name] = obj[()]
+        f.visititems(visit)
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(FIXTURES)) for p in [*FIXTURES.glob("keras/*.h5"), *FIXTURES.glob("hdf5/*.h5")]))
+def test_hdf5_datasets_match_h5py(lstmkit, tmp_path, path):
+    """lstmkit lists exactly h5py's numeric contiguous / compact datasets; the plain h5py files convert to the same
+    values (Keras files convert their layers to canonical nn.LSTM tensors, checked against torch above)."""
+    file = FIXTURES / path
+    proc = lstmkit("inspect", file, "--json", check=False)
+    if "dense" in path:
+        assert proc.returncode == 2 and "dense storage" in proc.stderr
+        return
+    report = json.loads(proc.stdout)
+    want = h5py_datasets(file)
+    assert {t["name"]: tuple(t["shape"]) for t in report["tensors"]} == {k: v.shape for k, v in want.items()}
+    for t in report["tensors"]:
+        assert t["dtype"] == want[t["name"]].dtype.newbyteorder("=").name
+    if path.startswith("keras/"):
+        return
+    lstmkit("convert", file, tmp_path / "all.npz")
+    got = np.load(tmp_path / "all.npz")
+    for name, value in want.items():
+        np.testing.assert_array_equal(got[name], value)
+
+
+def test_hdf5_written_by_h5py_every_way(lstmkit, tmp_path):
+    """Superblock 0 and 3, float16 / float64 / int32, both byte orders, nested groups, a user block."""
+    arrays = {"a/b/f16": np.arange(6, dtype="<f2").reshape(2, 3), "a/f64be": np.linspace(0, 1, 5).astype(">f8"),
+              "i32": np.arange(-3, 3, dtype="<i4"), "scalar": np.float32(2.5)}
+    for i, kw in enumerate([{}, {"libver": "latest"}, {"userblock_size": 512}]):
+        path = tmp_path / f"t{i}.h5"
+        with h5py.File(path, "w", **kw) as f:
+            for k, v in arrays.items():
+                f.create_dataset(k, data=v)
+        report = json.loads(lstmkit("inspect", path, "--json", check=False).stdout or "{}") if i < 2 else None
+        if i == 2:
+            # A user block moves the superblock to byte 512: not sniffed by content at byte 0.
+            assert lstmkit("inspect", path, check=False).returncode == 2
+            continue
+        assert {t["name"]: t["shape"] for t in report["tensors"]} == {k: list(np.shape(v)) for k, v in arrays.items()}
+        lstmkit("convert", path, tmp_path / f"t{i}.npz")
+        got = np.load(tmp_path / f"t{i}.npz")
+        for k, v in arrays.items():
+            np.testing.assert_array_equal(got[k], v)
