@@ -98,3 +98,30 @@ def test_hdf5_written_by_h5py_every_way(lstmkit, tmp_path):
         got = np.load(tmp_path / f"t{i}.npz")
         for k, v in arrays.items():
             np.testing.assert_array_equal(got[k], v)
+
+
+@pytest.mark.parametrize("recurrent_activation,activation", [("hard_sigmoid", "tanh"), ("sigmoid", "relu"), ("sigmoid", "tanh")])
+def test_keras_model_file_verifies_against_keras(lstmkit, tmp_path, recurrent_activation, activation):
+    """model.save("m.keras"): config.json's activations reach the reference pass; lstmkit verify passes on Keras's outputs."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((6, 3))
+    y, h, c = keras.layers.LSTM(4, return_sequences=True, return_state=True, activation=activation,
+                                recurrent_activation=recurrent_activation)(inp)
+    model = keras.Model(inp, [y, h, c])
+    model.save(str(tmp_path / "m.keras"))
+    x = np.random.default_rng(1).standard_normal((2, 6, 3)).astype(np.float32)
+    y, h, c = keras_outputs(model, x)
+    np.savez(tmp_path / "golden.npz", input=x, output=y, h_n=h[None], c_n=c[None], batch_first=np.array(True))
+    proc = lstmkit("verify", tmp_path / "m.keras", "--golden", tmp_path / "golden.npz", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The same weights without their config (a bare weights file) are read with the default activations.
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    proc = lstmkit("verify", tmp_path / "m.weights.h5", "--golden", tmp_path / "golden.npz", check=False)
+    assert proc.returncode == (0 if (recurrent_activation, activation) == ("sigmoid", "tanh") else 1), proc.stdout
+
+
+def test_keras_go_backwards_is_refused(lstmkit, tmp_path):
+    inp = keras.Input((4, 2))
+    keras.Model(inp, keras.layers.LSTM(3, go_backwards=True)(inp)).save(str(tmp_path / "b.keras"))
+    proc = lstmkit("inspect", tmp_path / "b.keras", check=False)
+    assert proc.returncode == 2 and "go_backwards=True" in proc.stderr and "b.keras" in proc.stderr

@@ -13,13 +13,14 @@ import TensorFormats
 /// Keras orders the gate blocks i, f, c, o: nn.LSTM's i, f, g, o. Each layer is its own
 /// one-layer module named by its path (`layers/lstm`, `layers/lstm_1`, `layers/bidirectional`).
 /// Only variables of exactly these shapes are claimed, so a GRU (3U columns) or SimpleRNN cell is
-/// left alone. A weights file holds no config: activations are taken to be Keras's defaults
+/// left alone. A `.keras` file's `config.json` gives each layer's activations (``apply(_:layer:to:file:)``);
+/// a bare weights file holds no config, so its activations are taken to be Keras's defaults
 /// (tanh, sigmoid), which a note says.
 public struct KerasLSTMSource: ModuleSource {
     public init() {}
 
     public func discover(in file: TensorFile, unclaimed: [NamedTensor]) throws(FormatError) -> [DiscoveredModule] {
-        guard file.format == .hdf5 else { return [] }
+        guard file.format == .hdf5 || file.format == .keras else { return [] }
         var byName: [String: Tensor] = [:]
         for t in unclaimed { byName[t.name] = t.tensor }
         var layers: [String] = []
@@ -33,7 +34,8 @@ public struct KerasLSTMSource: ModuleSource {
             let directions = [layer + "/forward_layer", layer + "/backward_layer"]
             let cells = byName[directions[0] + "/cell/vars/1"] != nil && byName[directions[1] + "/cell/vars/1"] != nil
                 ? directions : [layer]
-            guard let module = try module(layer, cells: cells, byName: byName, file: file) else { continue }
+            guard var module = try module(layer, cells: cells, byName: byName, file: file) else { continue }
+            if let settings = file.kerasConfig?.layers[layer] { try apply(settings, layer: layer, to: &module, file: file) }
             out.append(module)
         }
         return out
@@ -71,8 +73,52 @@ public struct KerasLSTMSource: ModuleSource {
         let shown = SchemaProblem.displayName(found.name)
         found.notes.append("LSTM \(shown) is a Keras layer: kernel and recurrent_kernel are read transposed (gate order i, f, c, o), "
                            + (sources.count > 2 * cells.count ? "its one bias as bias_ih with bias_hh = 0" : "no bias")
-                           + "; a weights file holds no config, so the activations are taken to be Keras's defaults (tanh, sigmoid)")
+                           + (file.kerasConfig == nil ? "; a weights file holds no config, so the activations are taken to be Keras's defaults (tanh, sigmoid)" : ""))
         return found
+    }
+}
+
+extension KerasLSTMSource {
+    /// The Keras activations as the reference pass's ONNX-style activations (f = recurrent_activation,
+    /// g = h = activation), by Keras 3's definitions.
+    ///
+    /// | Keras | ONNX | |
+    /// |---|---|---|
+    /// | sigmoid, tanh, relu, linear | Sigmoid, Tanh, Relu, Affine α 1 β 0 | |
+    /// | hard_sigmoid | HardSigmoid α 1/6, β 0.5 | Keras 3: relu6(x + 3) / 6 (Keras 2's α 0.2 is not this) |
+    /// | softsign, softplus, elu | Softsign, Softplus, Elu α 1 | |
+    static let activations: [String: (name: String, alpha: Float?, beta: Float?)] = [
+        "sigmoid": ("Sigmoid", nil, nil), "tanh": ("Tanh", nil, nil), "relu": ("Relu", nil, nil),
+        "linear": ("Affine", 1, 0), "hard_sigmoid": ("HardSigmoid", 1.0 / 6.0, 0.5),
+        "softsign": ("Softsign", nil, nil), "softplus": ("Softplus", nil, nil), "elu": ("Elu", 1, nil),
+    ]
+
+    /// Applies a `.keras` file's layer settings: non-default activations become the module's
+    /// variant (run / verify compute them; `.pt` output refuses them by name); go_backwards, whose
+    /// output sequence Keras returns reversed, is refused; return_sequences / return_state are noted.
+    func apply(_ s: KerasModelConfig.Layer, layer: String, to found: inout DiscoveredModule, file: TensorFile) throws(FormatError) {
+        let shown = SchemaProblem.displayName(found.name)
+        if s.goBackwards {
+            throw FormatError(.unsupported, "Keras layer '\(s.name)' (\(layer)) has go_backwards=True, which lstmkit does not map yet (Keras returns its output sequence reversed)",
+                              file: file.path, entry: layer)
+        }
+        found.notes.append("LSTM \(shown) is Keras layer '\(s.name)' (\(s.className)); return_sequences=\(s.returnSequences), return_state=\(s.returnState) change what Keras returns, not the weights")
+        guard s.activation != "tanh" || s.recurrentActivation != "sigmoid" else { return }
+        guard let g = Self.activations[s.activation], let f = Self.activations[s.recurrentActivation] else {
+            let unknown = Self.activations[s.activation] == nil ? s.activation : s.recurrentActivation
+            throw FormatError(.unsupported, "Keras layer '\(s.name)' (\(layer)) uses activation '\(unknown)', which lstmkit does not compute",
+                              file: file.path, entry: layer)
+        }
+        guard var module = found.module else { return }
+        var variant = module.variant ?? LSTMVariant()
+        let triple = [f, g, g]
+        variant.activations = triple.map(\.name)
+        // ONNX consumes alpha / beta in order for the activations that take them.
+        variant.activationAlpha = triple.compactMap(\.alpha)
+        variant.activationBeta = triple.compactMap(\.beta)
+        module.variant = variant
+        found.module = module
+        found.notes.append("LSTM \(shown) uses recurrent_activation \(s.recurrentActivation) and activation \(s.activation): computed by run / verify, kept in .onnx output, refused by .pt / .npz / .safetensors output")
     }
 }
 

@@ -39,13 +39,14 @@ struct HDF5Bytes {
     func u16(_ at: Int, _ what: String) throws(FormatError) -> Int { try uint(at, size: 2, what) }
     func u32(_ at: Int, _ what: String) throws(FormatError) -> Int { try uint(at, size: 4, what) }
 
-    /// A file address (plus the base address), or ``undefined``.
+    /// A file address (plus the base address) inside the file, or ``undefined``. Every address
+    /// is checked here, so offsets computed from it cannot overflow.
     func address(_ at: Int, _ what: String) throws(FormatError) -> Int {
         let r = try range(at, offsetSize, what)
         if bytes[r].allSatisfy({ $0 == 0xFF }) { return HDF5Bytes.undefined }
         let v = try uint(at, size: offsetSize, what)
-        guard let a = Checked.add(v, base) else {
-            throw FormatError(.corrupt, "\(what) \(v) at byte \(at) overflows", offset: at)
+        guard let a = Checked.add(v, base), a < bytes.count else {
+            throw FormatError(.truncated, "\(what) \(v) at byte \(at) points past the end of the \(bytes.count)-byte file", offset: at)
         }
         return a
     }
@@ -55,7 +56,7 @@ struct HDF5Bytes {
     /// Whether the 4 bytes at `at` are `signature` (ASCII).
     func hasSignature(_ at: Int, _ signature: String) -> Bool {
         let s = Array(signature.utf8)
-        guard at >= 0, at + s.count <= bytes.count else { return false }
+        guard at >= 0, at <= bytes.count - s.count else { return false }
         return (0..<s.count).allSatisfy { bytes[at + $0] == s[$0] }
     }
 

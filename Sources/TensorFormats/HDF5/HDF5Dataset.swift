@@ -12,7 +12,8 @@ enum HDF5Dataset {
     /// Why a dataset is skipped rather than read (its datatype or layout is one lstmkit does not hold).
     struct Skip: Error { var reason: String }
 
-    static func tensor(_ h: HDF5ObjectHeader, _ b: HDF5Bytes, file: MappedFile, caps: HDF5Reader.Caps) throws(FormatError) -> Result<Tensor, Skip> {
+    static func tensor(_ h: HDF5ObjectHeader, _ b: HDF5Bytes, storage: (Range<Int>) throws(FormatError) -> TensorStorage,
+                       caps: HDF5Reader.Caps) throws(FormatError) -> Result<Tensor, Skip> {
         guard let space = h.first(0x01), let type = h.first(0x03), let layout = h.first(0x08) else {
             throw FormatError(.corrupt, "dataset at byte \(h.address) lacks a dataspace, datatype or layout message", offset: h.address)
         }
@@ -26,15 +27,14 @@ enum HDF5Dataset {
             throw FormatError(.limitExceeded, "dataset at byte \(h.address) of shape \(shape) has too many elements", offset: space.offset)
         }
         let data: Range<Int>
-        switch try storage(layout, b, bytes: bytes) {
+        switch try dataRange(layout, b, bytes: bytes) {
         case .success(let r): data = r
         case .failure(let skip): return .failure(skip)
         }
         guard data.count == bytes else {
             throw FormatError(.corrupt, "dataset at byte \(h.address) holds \(data.count) bytes; shape \(shape) of \(dtype.name) needs \(bytes)", offset: layout.offset)
         }
-        let storage = TensorStorage(mapped: file, range: data)
-        return .success(try Tensor(dtype: dtype, shape: shape, byteOrder: order, storage: storage))
+        return .success(try Tensor(dtype: dtype, shape: shape, byteOrder: order, storage: try storage(data)))
     }
 
     static func dataspace(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes, caps: HDF5Reader.Caps) throws(FormatError) -> [Int] {
@@ -90,7 +90,7 @@ enum HDF5Dataset {
         }
     }
 
-    static func storage(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes, bytes: Int) throws(FormatError) -> Result<Range<Int>, Skip> {
+    static func dataRange(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes, bytes: Int) throws(FormatError) -> Result<Range<Int>, Skip> {
         let version = try b.u8(m.offset, "layout version")
         switch version {
         case 3, 4:

@@ -22,7 +22,7 @@ public enum HDF5Reader {
     /// cannot make the walk long.
     struct Caps {
         var maxDepth = 64
-        var maxObjects = 100_000
+        var maxObjects = 20_000
         var maxMessages = 4096
         var maxHeaderBlocks = 256
         var maxRank = 32
@@ -34,14 +34,18 @@ public enum HDF5Reader {
 
     public static func read(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
         do {
-            return try parse(file, limits: limits)
+            let (tensors, notes) = try parse(UnsafeRawBufferPointer(file.bytes), limits: limits) { r in TensorStorage(mapped: file, range: r) }
+            return TensorFile(path: file.path, format: .hdf5, tensors: tensors, notes: notes)
         } catch {
             throw error.inFile(file.path)
         }
     }
 
-    private static func parse(_ file: MappedFile, limits: Limits) throws(FormatError) -> TensorFile {
-        var b = HDF5Bytes(bytes: UnsafeRawBufferPointer(file.bytes))
+    /// The datasets of the HDF5 image `bytes` (a file, or a member of an archive); `storage` makes the
+    /// storage of a dataset's byte range of `bytes` (a view of the mapped file where it can).
+    static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits,
+                      storage: (Range<Int>) throws(FormatError) -> TensorStorage) throws(FormatError) -> ([NamedTensor], [String]) {
+        var b = HDF5Bytes(bytes: bytes)
         var caps = Caps()
         caps.maxRank = limits.maxRank
         var start = 0
@@ -81,9 +85,9 @@ public enum HDF5Reader {
         var notes: [String] = []
         var visiting: Set<Int> = []
         var visits = 0
-        try walk(root, path: "", b, file: file, caps: caps, depth: 0, visiting: &visiting, visits: &visits,
+        try walk(root, path: "", b, storage: storage, caps: caps, depth: 0, visiting: &visiting, visits: &visits,
                  tensors: &tensors, notes: &notes)
-        return TensorFile(path: file.path, format: .hdf5, tensors: tensors, notes: notes)
+        return (tensors, notes)
     }
 
     private static func checkSizes(_ o: Int, _ l: Int, at: Int) throws(FormatError) {
@@ -93,7 +97,8 @@ public enum HDF5Reader {
     }
 
     /// Visits the object at `address`: a group's members in name order, or a dataset as a tensor.
-    private static func walk(_ address: Int, path: String, _ b: HDF5Bytes, file: MappedFile, caps: Caps, depth: Int,
+    private static func walk(_ address: Int, path: String, _ b: HDF5Bytes, storage: (Range<Int>) throws(FormatError) -> TensorStorage,
+                             caps: Caps, depth: Int,
                              visiting: inout Set<Int>, visits: inout Int, tensors: inout [NamedTensor],
                              notes: inout [String]) throws(FormatError) {
         // Every visit counts, so that groups linked many times over (a DAG, not a cycle) cannot make the walk exponential.
@@ -112,7 +117,7 @@ public enum HDF5Reader {
         do { header = try HDF5ObjectHeader(at: address, in: b, limits: caps) } catch { throw error.inEntry(path.isEmpty ? "/" : path) }
         if header.first(0x08) != nil {
             do {
-                switch try HDF5Dataset.tensor(header, b, file: file, caps: caps) {
+                switch try HDF5Dataset.tensor(header, b, storage: storage, caps: caps) {
                 case .success(let t): tensors.append(NamedTensor(name: path, tensor: t))
                 case .failure(let skip): notes.append("\(path): skipped, a dataset of \(skip.reason)")
                 }
@@ -131,7 +136,7 @@ public enum HDF5Reader {
             guard names.insert(link.name).inserted else {
                 throw FormatError(.corrupt, "group '\(path.isEmpty ? "/" : path)' has two members named '\(link.name)'", entry: path, offset: link.at)
             }
-            try walk(link.address, path: path.isEmpty ? link.name : path + "/" + link.name, b, file: file, caps: caps,
+            try walk(link.address, path: path.isEmpty ? link.name : path + "/" + link.name, b, storage: storage, caps: caps,
                      depth: depth + 1, visiting: &visiting, visits: &visits, tensors: &tensors, notes: &notes)
         }
     }

@@ -10,7 +10,7 @@
 public enum FormatRegistry {
     /// The formats, in recognition order.
     public static let all: [FileFormatDescriptor] = [
-        .npy, .torchscript, .pytorch, .npz, .safetensors, .pytorchLegacy, .onnx, .hdf5,
+        .npy, .torchscript, .pytorch, .npz, .safetensors, .pytorchLegacy, .onnx, .hdf5, .keras,
     ]
 
     /// The descriptor of `format`, if lstmkit knows it.
