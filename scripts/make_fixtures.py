@@ -79,7 +79,7 @@ def main() -> None:
     for e in m.entries.values():
         counts[e["file"].split("/")[0]] = counts.get(e["file"].split("/")[0], 0) + 1
     print(f"{len(m.entries)} manifest entries {counts}; {pairs} golden pairings and {refused} malformed files checked; Fixtures/ holds {total} bytes")
-    assert total < 6_000_000, "Fixtures/ must stay under 6 MB (the 2 GiB zero bomb alone is 2.3 MB: deflate cannot go below about 1032:1)"
+    assert total < 7_000_000, "Fixtures/ must stay under 7 MB (the 2 GiB zero bomb alone is 2.3 MB: deflate cannot go below about 1032:1)"
 
 
 if __name__ == "__main__":

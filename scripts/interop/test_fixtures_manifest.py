@@ -20,7 +20,7 @@ def family_files():
         for p in (FIXTURES / d).rglob("*"):
             if p.is_file() or p.is_symlink():
                 yield p
-FORMATS = {"npy", "npz", "pytorch", "pytorch-legacy", "torchscript", "onnx", "safetensors"}
+FORMATS = {"npy", "npz", "pytorch", "pytorch-legacy", "torchscript", "onnx", "safetensors", "hdf5", "keras"}
 CONFIG_KEYS = ["module", "input_size", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias", "dtype"]
 
 
@@ -107,5 +107,6 @@ def test_no_local_paths():
                     assert needle not in part, (p, needle)
 
 
-def test_fixtures_under_5_mb():
-    assert sum(p.stat().st_size for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink()) < 6_000_000
+def test_fixtures_under_7_mb():
+    """The committed fixtures stay small (the 2.3 MB deflate bomb and the HDF5 / Keras files included)."""
+    assert sum(p.stat().st_size for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink()) < 7_000_000
