@@ -194,7 +194,6 @@ def cpu_note() -> str:
 
 def kernel_paths(lstmkit: str, work: Path) -> tuple[str, list[str]]:
     """lstmkit's default kernel path and all the paths this CPU runs, from `run --time-runs`."""
-    import numpy as np
     model, x = make_forward_inputs("probe", 4, 8, 1, False, 2, 1)[0::2]
     err = measured([lstmkit, "run", str(model), "--input", str(x), "--output", str(work / "probe.npz"),
                     "--time-runs", "1"]).err

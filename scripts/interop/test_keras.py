@@ -28,7 +28,7 @@ def test_keras_weights_convert_to_torch_and_match(lstmkit, tmp_path, units, bidi
     model = keras.Model(inp, out)
     model.save_weights(str(tmp_path / "m.weights.h5"))
     x = np.random.default_rng(0).standard_normal((2, 7, 3)).astype(np.float32)
-    want = keras_outputs(model, x)[0] if isinstance(model(x), (list, tuple)) else np.asarray(keras.ops.convert_to_numpy(model(x)))
+    want = np.asarray(keras.ops.convert_to_numpy(model(x)))
     module = "layers/bidirectional" if bidirectional else "layers/lstm"
     lstmkit("convert", tmp_path / "m.weights.h5", tmp_path / "m.pt", "--module", module)
     lstm = torch.nn.LSTM(3, units, batch_first=True, bidirectional=bidirectional, bias=use_bias)
@@ -88,11 +88,11 @@ def test_hdf5_written_by_h5py_every_way(lstmkit, tmp_path):
         with h5py.File(path, "w", **kw) as f:
             for k, v in arrays.items():
                 f.create_dataset(k, data=v)
-        report = json.loads(lstmkit("inspect", path, "--json", check=False).stdout or "{}") if i < 2 else None
-        if i == 2:
+        if "userblock_size" in kw:
             # A user block moves the superblock to byte 512: not sniffed by content at byte 0.
             assert lstmkit("inspect", path, check=False).returncode == 2
             continue
+        report = json.loads(lstmkit("inspect", path, "--json").stdout)
         assert {t["name"]: t["shape"] for t in report["tensors"]} == {k: list(np.shape(v)) for k, v in arrays.items()}
         lstmkit("convert", path, tmp_path / f"t{i}.npz")
         got = np.load(tmp_path / f"t{i}.npz")

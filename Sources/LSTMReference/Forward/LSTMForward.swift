@@ -89,7 +89,8 @@ public enum LSTMForward {
     public static func prepare(module: LSTMModule, precision: Precision = .float32,
                                threads: Int? = nil, kernels: KernelPath? = nil) throws(ForwardError) -> PreparedLSTM {
         let cores = Swift.max(1, threads ?? Parallel.processorCount)
-        let path = (kernels ?? .automatic).isSupported ? kernels ?? .automatic : .best
+        let requested = kernels ?? .automatic
+        let path = requested.isSupported ? requested : .best
         switch precision {
         case .float32:
             return PreparedLSTM(module: module, pass: .float(try prepare(Float.self, module: module, threads: cores, kernels: path)))

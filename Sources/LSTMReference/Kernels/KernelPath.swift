@@ -98,6 +98,4 @@ struct Kernels: Sendable {
         self.path = path
         table = KernelTable(path.table)
     }
-
-    static let portable = Kernels(.portable)
 }

@@ -132,8 +132,7 @@ enum HDF5Groups {
             guard offset < data.count else {
                 throw FormatError(.corrupt, "link name offset \(offset) is outside the \(data.count)-byte local heap", offset: data.lowerBound)
             }
-            let s = try b.cString(data.lowerBound + offset, limit: min(4096, data.count - offset), "link name")
-            return s
+            return try b.cString(data.lowerBound + offset, limit: min(4096, data.count - offset), "link name")
         }
     }
 }

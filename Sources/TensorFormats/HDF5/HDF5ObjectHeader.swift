@@ -51,8 +51,7 @@ struct HDF5ObjectHeader {
             at += sizeBytes
             let r = try b.range(at, chunk, "object header chunk")
             blocks.append((r.lowerBound, r.upperBound, true))
-            let flagsBox = flags
-            try Self.read(blocks: &blocks, seen: &seen, flags: flagsBox, into: &messages, b, limits)
+            try Self.read(blocks: &blocks, seen: &seen, flags: flags, into: &messages, b, limits)
             return
         }
         let version = try b.u8(address, "object header version")
