@@ -1,3 +1,4 @@
+import LSTMSchema
 import TensorFormats
 
 /// An ONNX RNN activation function with its alpha / beta, as onnxruntime evaluates it
@@ -26,45 +27,25 @@ public enum Activation: Sendable, Equatable {
     case elu(alpha: Double)
     case softsign, softplus
 
-    /// The activations of an ONNX node (names matched case-insensitively, as onnxruntime does),
-    /// consuming `alpha` and `beta` in order: each function that takes an alpha pops the next
-    /// value of `alpha` (likewise beta); when a list runs out the defaults in the table apply.
-    /// Throws for an unknown name.
+    /// The activations of an ONNX node, consuming `alpha` and `beta` in order as onnxruntime does
+    /// (``ActivationFunction/resolve(_:alpha:beta:)``; the defaults in the table apply when a list
+    /// runs out). Throws for an unknown name.
     public static func resolve(_ names: [String], alpha: [Float], beta: [Float]) throws(FormatError) -> [Activation] {
-        var ai = 0, bi = 0
-        func nextAlpha(_ d: Double) -> Double {
-            defer { ai += 1 }
-            return ai < alpha.count ? Double(alpha[ai]) : d
-        }
-        func nextBeta(_ d: Double) -> Double {
-            defer { bi += 1 }
-            return bi < beta.count ? Double(beta[bi]) : d
-        }
-        var out: [Activation] = []
-        for name in names {
-            switch name.lowercased() {
-            case "relu": out.append(.relu)
-            case "tanh": out.append(.tanh)
-            case "sigmoid": out.append(.sigmoid)
-            case "affine":
-                let a = nextAlpha(0)
-                out.append(.affine(alpha: a, beta: nextBeta(0)))
-            case "leakyrelu": out.append(.leakyRelu(alpha: nextAlpha(0.01)))
-            case "thresholdedrelu": out.append(.thresholdedRelu(alpha: nextAlpha(0)))
-            case "scaledtanh":
-                let a = nextAlpha(0)
-                out.append(.scaledTanh(alpha: a, beta: nextBeta(0)))
-            case "hardsigmoid":
-                let a = nextAlpha(0.2)
-                out.append(.hardSigmoid(alpha: a, beta: nextBeta(0.5)))
-            case "elu": out.append(.elu(alpha: nextAlpha(1)))
-            case "softsign": out.append(.softsign)
-            case "softplus": out.append(.softplus)
-            default:
-                throw FormatError(.unsupported, "activation '\(name)' is not one of Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus")
+        try ActivationFunction.resolve(names, alpha: alpha, beta: beta).map { f in
+            switch f.name {
+            case "Relu": .relu
+            case "Tanh": .tanh
+            case "Sigmoid": .sigmoid
+            case "Affine": .affine(alpha: f.alpha ?? 0, beta: f.beta ?? 0)
+            case "LeakyRelu": .leakyRelu(alpha: f.alpha ?? 0.01)
+            case "ThresholdedRelu": .thresholdedRelu(alpha: f.alpha ?? 0)
+            case "ScaledTanh": .scaledTanh(alpha: f.alpha ?? 0, beta: f.beta ?? 0)
+            case "HardSigmoid": .hardSigmoid(alpha: f.alpha ?? 0.2, beta: f.beta ?? 0.5)
+            case "Elu": .elu(alpha: f.alpha ?? 1)
+            case "Softsign": .softsign
+            default: .softplus
             }
         }
-        return out
     }
 
     /// The value at `x`, computed in `T`.

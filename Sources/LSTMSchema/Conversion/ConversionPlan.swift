@@ -32,16 +32,22 @@ struct ConversionPlan {
             let candidate: DiscoveredModule
             do {
                 candidate = try model.candidate(named: request.module, several: graphTarget
-                    ? "an \(target.displayName) file holds one: pick it with --module" : "pick one with --module")
+                    ? "\(article(target.displayName)) \(target.displayName) file holds one: pick it with --module" : "pick one with --module")
             } catch {
                 if error.kind == .noModule, graphTarget {
-                    throw ConversionError(.unusable, "\(source): holds no LSTM, so there is nothing to write as an \(target.displayName) graph")
+                    throw ConversionError(.unusable, "\(source): holds no LSTM, so there is nothing to write as \(article(target.displayName)) \(target.displayName) graph")
                 }
                 throw ConversionError(error)
             }
             guard let module = candidate.module else { throw ConversionError(ModuleSelectionError.invalid(candidate, file: source)) }
             plan.moduleName = candidate.name
             if graphTarget {
+                // Refused before any weight is loaded; judged at the dtype the output will have.
+                var requested = module
+                requested.config.dtype = request.dtype ?? module.config.dtype
+                if let writer = ModuleGraphWriters.writer(for: target.format), let why = writer.refusal(for: requested) {
+                    throw ConversionError(.unusable, "\(source): LSTM \(display(candidate.name)) uses \(why), so it cannot be written to \(article(target.displayName)) \(target.displayName) file")
+                }
                 let inMemory: LSTMModule
                 do { inMemory = try module.loaded() } catch {
                     let e = error.inFile(source)
@@ -53,10 +59,15 @@ struct ConversionPlan {
                     throw ConversionError(.unusable, e.description, formatError: e)
                 }
                 plan.graphModule = cast
-                plan.entries = cast.canonicalTensors().map(TensorEntry.init)
+                let written: [NamedTensor]?
+                do { written = try ModuleGraphWriters.writer(for: target.format)?.writtenTensors(for: cast) } catch {
+                    let e = error.inFile(source)
+                    throw ConversionError(.unusable, e.description, formatError: e)
+                }
+                plan.entries = (written ?? cast.canonicalTensors()).map(TensorEntry.init)
                 let others = file.tensors.count - candidate.sourceTensors.count
                 if request.module == nil, others > 0 {
-                    plan.notes.append("\(others) tensor\(others == 1 ? "" : "s") outside LSTM \(display(candidate.name)) not written: an \(target.displayName) LSTM graph holds one module")
+                    plan.notes.append("\(others) tensor\(others == 1 ? "" : "s") outside LSTM \(display(candidate.name)) not written: \(article(target.displayName)) \(target.displayName) LSTM graph holds one module")
                 }
                 if !file.metadata.isEmpty {
                     plan.notes.append("\(file.metadata.count) metadata entr\(file.metadata.count == 1 ? "y" : "ies") not written to the \(target.displayName) graph")
@@ -105,7 +116,7 @@ struct ConversionPlan {
         let ext = target.extensions.first ?? ".\(target.displayName)"
         throw ConversionError(.unusable, "\(file): LSTM \(display(module.name)) uses \(features.joined(separator: " and ")), "
                                 + "which nn.LSTM cannot express, so it cannot be written as nn.LSTM tensors to a \(ext) file "
-                                + "(an \(ModuleGraphWriters.extensionList) output can hold it)")
+                                + "(an \(ModuleGraphWriters.extensionList(holding: module)) output can hold it)")
     }
 
     static func refuseDuplicateNames(_ tensors: [NamedTensor], file: String) throws(ConversionError) {
@@ -125,6 +136,12 @@ struct ConversionPlan {
     }
 
     static func display(_ module: String) -> String { SchemaProblem.displayName(module) }
+
+    /// "an" before a format name read letter by letter or starting with a vowel (an ONNX, an npz), else "a" (a Keras).
+    static func article(_ name: String) -> String {
+        guard let c = name.first else { return "a" }
+        return "AEIOUaeioun".contains(c) ? "an" : "a"
+    }
 }
 
 extension ConversionError {

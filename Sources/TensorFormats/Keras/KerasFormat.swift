@@ -7,13 +7,17 @@ extension FileFormatDescriptor {
     /// also `metadata.json`). The weights member is read by ``HDF5Reader`` (a STORED member as views
     /// of the mapped file, a DEFLATED one inflated in the memory budget) and `config.json` into
     /// ``KerasModelConfig`` (``TensorFile/kerasConfig``).
+    ///
+    /// Output (`convert … .keras` / `.weights.h5`) is one LSTM module as a Sequential model,
+    /// built by LSTMSchema's Keras writer (``KerasSequentialModel``).
     public static let keras = FileFormatDescriptor(
-        format: .keras, displayName: "Keras",
+        format: .keras, displayName: "Keras", extensions: [".keras", ".weights.h5"],
         recognition: .zipMembers { $0.hasRecord("config.json") && $0.hasRecord("model.weights.h5") },
         read: { file, archive, limits throws(FormatError) in
             guard let archive else { throw FormatError(.corrupt, "not a ZIP archive", file: file.path) }
             return try KerasFile.read(archive, limits: limits)
-        })
+        },
+        output: .moduleGraph)
 }
 
 enum KerasFile {

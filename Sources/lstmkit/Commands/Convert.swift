@@ -21,10 +21,10 @@ enum ConvertKind: String, ExpressibleByArgument, CaseIterable {
 struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert weights between PyTorch, ONNX, npz and safetensors files.",
+        abstract: "Convert weights between PyTorch, ONNX, npz, safetensors and Keras files.",
         discussion: """
         The output format comes from OUTPUT's extension: .pt / .pth (PyTorch), .onnx, .npz, \
-        .safetensors; the input's format is recognised by content. Every tensor is carried under its \
+        .safetensors, .keras, .weights.h5 (Keras); the input's format is recognised by content. Every tensor is carried under its \
         flattened name unless --module picks one LSTM, which is then written with bare nn.LSTM names \
         (nn.LSTM.load_state_dict takes it as it is; an nn.LSTMCell keeps its cell names). --as lstm \
         writes the module as nn.LSTM(num_layers=1) tensors (a cell becomes weight_ih_l0, ...), --as \
@@ -34,7 +34,11 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
         are computed as they are, bfloat16 and float64 weights are stored as they are and computed in \
         float32 (Cast nodes; a note says so); --batch-first, --opset, --sequence-lengths and \
         --initial-state shape its inputs. ONNX features nn.LSTM lacks (peepholes, clip, input_forget, \
-        activations, reverse-only) are kept in an .onnx output. Metadata goes to safetensors' \
+        activations, reverse-only) are kept in an .onnx output. A .keras output is one LSTM module as a \
+        Keras 3 Sequential model (Input, then an LSTM or Bidirectional(LSTM) layer per nn.LSTM layer, \
+        return_sequences=True) that keras.models.load_model opens; .weights.h5 holds the same weights \
+        for model.load_weights. Keras has one bias (bias_ih + bias_hh is written), no projection and \
+        no peepholes: proj_size and the like are refused by name. Metadata goes to safetensors' \
         __metadata__; a note names what a target cannot hold.
 
         The output is written atomically: nothing appears unless the whole conversion succeeds, an \
@@ -46,11 +50,12 @@ struct ConvertCommand: ConsoleCommand, UsesMemoryBudget {
           lstmkit convert model.pt model.onnx --batch-first --sequence-lengths
           lstmkit convert model.pt model-fp16.safetensors --dtype float16
           lstmkit convert weights.npz weights.pt --module lstm
+          lstmkit convert model.pt model.keras
           lstmkit convert decoder.pt cell-as-lstm.pt --module decoder.cell --as lstm
         """
     )
 
-    @Argument(help: "The file to read (PyTorch, ONNX, npy/npz or safetensors).")
+    @Argument(help: "The file to read (PyTorch, ONNX, npy/npz, safetensors, Keras or HDF5).")
     var input: String
 
     @Argument(help: "The file to write; its extension picks the format.")

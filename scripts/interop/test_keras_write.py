@@ -1,0 +1,177 @@
+"""Interop for lstmkit's Keras output: Keras 3 (torch backend) loads every .keras / .weights.h5
+lstmkit writes and computes torch's numbers; h5py and libhdf5 read the HDF5 it writes; modules Keras
+cannot hold are refused by name, leaving nothing behind."""
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import h5py
+import keras
+import numpy as np
+import pytest
+import torch
+
+from conftest import FIXTURES
+
+CASES = [  # input, hidden, layers, bidirectional, bias
+    (3, 5, 1, False, True),
+    (4, 6, 2, False, True),
+    (3, 4, 1, True, True),
+    (5, 3, 3, True, False),
+]
+
+
+def torch_lstm(i, h, layers, bi, bias, seed):
+    torch.manual_seed(seed)
+    return torch.nn.LSTM(i, h, num_layers=layers, bidirectional=bi, bias=bias, batch_first=True)
+
+
+def keras_numpy(model, x):
+    """The model's (first) output as an array."""
+    out = model(x)
+    return np.asarray(keras.ops.convert_to_numpy(out[0] if isinstance(out, (list, tuple)) else out))
+
+
+@pytest.mark.parametrize("i,h,layers,bi,bias", CASES)
+def test_pt_to_keras_runs_in_keras_as_torch(lstmkit, tmp_path, i, h, layers, bi, bias):
+    """nn.LSTM → .pt → lstmkit convert → keras.models.load_model: Keras's outputs are torch's."""
+    lstm = torch_lstm(i, h, layers, bi, bias, seed=i * 10 + h)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.keras")
+    x = np.random.default_rng(1).standard_normal((3, 9, i)).astype(np.float32)
+    with torch.no_grad():
+        want = lstm(torch.from_numpy(x))[0].numpy()
+    model = keras.models.load_model(tmp_path / "m.keras")
+    assert [type(layer).__name__ for layer in model.layers] == ["Bidirectional" if bi else "LSTM"] * layers
+    np.testing.assert_allclose(keras_numpy(model, x), want, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("i,h,layers,bi,bias", CASES[:3])
+def test_weights_h5_loads_into_the_users_model(lstmkit, tmp_path, i, h, layers, bi, bias):
+    """.pt → lstmkit → .weights.h5 → model.load_weights on a model built the Keras way."""
+    lstm = torch_lstm(i, h, layers, bi, bias, seed=7)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.weights.h5")
+    stack = [keras.Input((None, i))]
+    for _ in range(layers):
+        cell = keras.layers.LSTM(h, return_sequences=True, use_bias=bias)
+        stack.append(keras.layers.Bidirectional(cell) if bi else cell)
+    model = keras.Sequential(stack)
+    model.load_weights(tmp_path / "m.weights.h5")
+    x = np.random.default_rng(2).standard_normal((2, 6, i)).astype(np.float32)
+    with torch.no_grad():
+        want = lstm(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(keras_numpy(model, x), want, rtol=1e-5, atol=2e-6)
+
+
+def test_keras_to_keras_to_torch_round_trip(lstmkit, tmp_path):
+    """Keras model → .keras → lstmkit → .pt (torch's numbers = Keras's) → lstmkit → .keras (Keras's numbers again)."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((None, 4)), keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True))])
+    model.save(tmp_path / "a.keras")
+    x = np.random.default_rng(3).standard_normal((2, 8, 4)).astype(np.float32)
+    want = keras_numpy(model, x)
+    lstmkit("convert", tmp_path / "a.keras", tmp_path / "b.pt")
+    lstm = torch.nn.LSTM(4, 5, bidirectional=True, batch_first=True)
+    lstm.load_state_dict(torch.load(tmp_path / "b.pt", weights_only=True))
+    with torch.no_grad():
+        np.testing.assert_allclose(lstm(torch.from_numpy(x))[0].numpy(), want, rtol=1e-5, atol=2e-6)
+    lstmkit("convert", tmp_path / "b.pt", tmp_path / "c.keras")
+    again = keras.models.load_model(tmp_path / "c.keras")
+    np.testing.assert_allclose(keras_numpy(again, x), want, rtol=1e-5, atol=2e-6)
+
+
+def test_hard_sigmoid_keras_file_keeps_its_activations(lstmkit, tmp_path):
+    """A Keras file's hard_sigmoid / relu survive .keras → lstmkit → .keras (and .pt refuses them)."""
+    src = FIXTURES / "keras" / "hard_sigmoid.keras"
+    model = keras.models.load_model(src)
+    lstmkit("convert", src, tmp_path / "out.keras")
+    again = keras.models.load_model(tmp_path / "out.keras")
+    def lstm_of(m):
+        return next(layer for layer in m.layers if isinstance(layer, keras.layers.LSTM))
+    before, after = lstm_of(model), lstm_of(again)
+    assert after.recurrent_activation.__name__ == before.recurrent_activation.__name__ == "hard_sigmoid"
+    assert after.activation.__name__ == before.activation.__name__
+    x = np.random.default_rng(4).standard_normal((2, 5, model.input_shape[-1])).astype(np.float32)
+    np.testing.assert_allclose(keras_numpy(again, x), keras_numpy(model, x), rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_dtype_policies(lstmkit, tmp_path, dtype):
+    lstm = torch_lstm(3, 4, 1, False, True, seed=5)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.keras", "--dtype", dtype)
+    model = keras.models.load_model(tmp_path / "m.keras")
+    assert model.layers[0].cell.kernel.dtype == model.layers[0].cell.recurrent_kernel.dtype == dtype
+    x = np.random.default_rng(5).standard_normal((2, 4, 3)).astype(np.float32)
+    with torch.no_grad():
+        want = lstm(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(keras_numpy(model, x.astype(dtype)).astype(np.float32), want,
+                               rtol=2e-2 if dtype == "float16" else 1e-6, atol=2e-2 if dtype == "float16" else 1e-7)
+
+
+def test_onnx_to_keras_runs_as_onnxruntime(lstmkit, tmp_path):
+    """An exported ONNX LSTM → .keras: Keras's outputs are the ONNX model's (torch's)."""
+    lstm = torch_lstm(3, 4, 1, True, True, seed=11)
+    x = torch.randn(2, 6, 3)
+    torch.onnx.export(lstm, (x,), tmp_path / "m.onnx", dynamo=False, input_names=["x"])
+    lstmkit("convert", tmp_path / "m.onnx", tmp_path / "m.keras")
+    model = keras.models.load_model(tmp_path / "m.keras")
+    with torch.no_grad():
+        want = lstm(x)[0].numpy()
+    np.testing.assert_allclose(keras_numpy(model, x.numpy()), want, rtol=1e-5, atol=2e-6)
+
+
+def test_written_hdf5_reads_in_h5py_as_keras_writes_it(lstmkit, tmp_path):
+    """The HDF5 lstmkit writes has Keras's groups, datasets and `name` attributes as h5py reads them."""
+    lstm = torch_lstm(3, 4, 2, True, True, seed=2)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.weights.h5")
+    seen = {}
+    with h5py.File(tmp_path / "m.weights.h5", "r") as f:
+        f.visititems(lambda name, obj: seen.__setitem__(name, (dict(obj.attrs), getattr(obj, "shape", None))))
+        sd = lstm.state_dict()
+        kernel = f["layers/bidirectional_1/backward_layer/cell/vars/0"][()]
+        np.testing.assert_array_equal(kernel, sd["weight_ih_l1_reverse"].numpy().T)
+        bias = f["layers/bidirectional/forward_layer/cell/vars/2"][()]
+        np.testing.assert_allclose(bias, (sd["bias_ih_l0"] + sd["bias_hh_l0"]).numpy(), rtol=1e-7)
+    assert seen["vars"] == ({"name": "sequential"}, None)
+    assert seen["layers/bidirectional/forward_layer/cell/vars"] == ({"name": "lstm_cell"}, None)
+    assert seen["layers/bidirectional_1/backward_layer/cell/vars/1"][1] == (4, 16)
+    # lstmkit reads it back as the same module.
+    report = json.loads(lstmkit("inspect", tmp_path / "m.weights.h5", "--json").stdout)
+    assert sorted(m["module"] for m in report["lstms"]) == ["layers/bidirectional", "layers/bidirectional_1"]
+
+
+def test_many_members_and_attributes_read_back_in_h5py(lstmkit, tmp_path):
+    """A group with more members than one default symbol-table node holds (8) still reads in h5py:
+    a stacked 12-layer LSTM gives `layers/` 12 members."""
+    lstm = torch_lstm(2, 3, 12, False, True, seed=4)
+    torch.save(lstm.state_dict(), tmp_path / "m.pt")
+    lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.keras")
+    model = keras.models.load_model(tmp_path / "m.keras")
+    x = np.random.default_rng(6).standard_normal((1, 4, 2)).astype(np.float32)
+    with torch.no_grad():
+        want = lstm(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(keras_numpy(model, x), want, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("kwargs,why", [
+    ({"proj_size": 2}, "proj_size 2"),
+])
+def test_what_keras_cannot_hold_is_refused(lstmkit, tmp_path, kwargs, why):
+    torch.manual_seed(0)
+    torch.save(torch.nn.LSTM(3, 4, **kwargs).state_dict(), tmp_path / "m.pt")
+    proc = lstmkit("convert", tmp_path / "m.pt", tmp_path / "m.keras", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert why in proc.stderr and "Keras" in proc.stderr and "m.pt" in proc.stderr
+    assert not (tmp_path / "m.keras").exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "m.pt"]
+
+
+def test_onnx_peepholes_refused_for_keras(lstmkit, tmp_path):
+    src = next(p for p in sorted(FIXTURES.glob("onnx*/*peephole*.onnx")))
+    proc = lstmkit("convert", src, tmp_path / "m.keras", check=False)
+    assert proc.returncode == 2 and "peepholes" in proc.stderr and "Keras" in proc.stderr
+    assert not (tmp_path / "m.keras").exists()
