@@ -125,3 +125,63 @@ def test_keras_go_backwards_is_refused(lstmkit, tmp_path):
     keras.Model(inp, keras.layers.LSTM(3, go_backwards=True)(inp)).save(str(tmp_path / "b.keras"))
     proc = lstmkit("inspect", tmp_path / "b.keras", check=False)
     assert proc.returncode == 2 and "go_backwards=True" in proc.stderr and "b.keras" in proc.stderr
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_legacy_h5_models_convert_to_torch_and_match(lstmkit, tmp_path, bidirectional):
+    """Keras 3's legacy writer (model.save("….h5")) → lstmkit convert --module → nn.LSTM: Keras's outputs."""
+    keras.utils.set_random_seed(11)
+    inp = keras.Input((6, 3))
+    layer = keras.layers.LSTM(4, return_sequences=True, name="rnn")
+    out = keras.layers.Bidirectional(layer, name="birnn")(inp) if bidirectional else layer(inp)
+    model = keras.Model(inp, out)
+    model.save(tmp_path / "m.h5")
+    x = np.random.default_rng(5).standard_normal((2, 6, 3)).astype(np.float32)
+    want = np.asarray(keras.ops.convert_to_numpy(model(x)))
+    module = "model_weights/birnn" if bidirectional else "model_weights/rnn"
+    report = json.loads(lstmkit("inspect", tmp_path / "m.h5", "--json").stdout)
+    assert [m["module"] for m in report["lstms"]] == [module]
+    with h5py.File(tmp_path / "m.h5") as f:
+        version = f.attrs["keras_version"]
+    assert f"keras_version  {version}" in lstmkit("inspect", tmp_path / "m.h5").stdout
+    lstmkit("convert", tmp_path / "m.h5", tmp_path / "m.pt", "--module", module)
+    lstm = torch.nn.LSTM(3, 4, batch_first=True, bidirectional=bidirectional)
+    lstm.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
+    with torch.no_grad():
+        np.testing.assert_allclose(lstm(torch.from_numpy(x))[0].numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_keras2_layout_fixture_loads_in_keras_with_the_weights_lstmkit_reads(lstmkit, tmp_path):
+    """Keras 3's legacy weights loader (which follows the layer_names / weight_names byte-string attributes) takes the
+    tf.keras 2.x-layout fixture, and its kernels are the transposes of the weights lstmkit reads."""
+    src = FIXTURES / "keras" / "keras2_hard_sigmoid.h5"
+    inp = keras.Input((5, 3), name="input_1")
+    model = keras.Model(inp, keras.layers.LSTM(4, return_sequences=True, name="lstm")(inp))
+    model.load_weights(src)
+    cell = model.get_layer("lstm").cell
+    lstmkit("convert", src, tmp_path / "m.onnx", "--module", "model_weights/lstm")    # .npz refuses Keras 2's hard_sigmoid
+    got = json.loads(lstmkit("inspect", src, "--json").stdout)
+    assert [m["module"] for m in got["lstms"]] == ["model_weights/lstm"]
+    with h5py.File(src) as f:
+        kernel = f["model_weights/lstm/lstm/lstm_cell/kernel:0"][()]
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(cell.kernel), kernel)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(cell.recurrent_kernel),
+                                      f["model_weights/lstm/lstm/lstm_cell/recurrent_kernel:0"][()])
+    import onnx
+    from onnx import numpy_helper
+    w = next(numpy_helper.to_array(i) for i in onnx.load(tmp_path / "m.onnx").graph.initializer
+             if numpy_helper.to_array(i).ndim == 3 and numpy_helper.to_array(i).shape[2] == 3)   # W (1, 4H, I), gates i o f c
+    np.testing.assert_array_equal(w[0][:4], kernel[:, :4].T)                                   # the input gate block
+
+
+def test_keras2_hard_sigmoid_depends_on_the_files_keras_version(lstmkit, tmp_path):
+    """The same weights verify against Keras 2's hard_sigmoid golden only while the file says keras_version 2.x."""
+    src = FIXTURES / "keras" / "keras2_hard_sigmoid.h5"
+    golden = FIXTURES / "golden" / "keras2_hard_sigmoid.npz"
+    lstmkit("verify", src, "--module", "model_weights/lstm", "--golden", golden)
+    copy = tmp_path / "as_keras3.h5"
+    copy.write_bytes(src.read_bytes())
+    with h5py.File(copy, "a") as f:
+        f.attrs["keras_version"] = "3.15.1"
+    proc = lstmkit("verify", copy, "--module", "model_weights/lstm", "--golden", golden, check=False)
+    assert proc.returncode == 1, proc.stdout

@@ -8,5 +8,9 @@ extension FileFormatDescriptor {
     public static let hdf5 = FileFormatDescriptor(
         format: .hdf5, displayName: "HDF5",
         recognition: .leadingBytes { head in FormatRegistry.startsWith(head, HDF5Reader.signature) },
-        read: { file, _, limits throws(FormatError) in try HDF5Reader.read(file: file, limits: limits) })
+        read: { file, _, limits throws(FormatError) in
+            var read = try HDF5Reader.read(file: file, limits: limits)
+            try KerasLegacyModel.annotate(&read)
+            return read
+        })
 }

@@ -8,6 +8,7 @@
 /// | object headers | versions 1 and 2 with continuation blocks (``HDF5ObjectHeader``) |
 /// | groups | symbol tables (v1 B-tree + local heap) and compact link messages (``HDF5Groups``) |
 /// | datasets | contiguous and compact layouts; fixed-point and IEEE float datatypes, either byte order (``HDF5Dataset``) |
+/// | attributes | the root group's string attributes (``HDF5Attributes``): Keras's `model_config`, `keras_version` |
 ///
 /// Datasets of other datatypes or layouts (strings, chunked / compressed storage) are listed in
 /// the notes and skipped; dense-storage groups are refused by name, external and soft links are not
@@ -34,17 +35,27 @@ public enum HDF5Reader {
 
     public static func read(file: MappedFile, limits: Limits = .default) throws(FormatError) -> TensorFile {
         do {
-            let (tensors, notes) = try parse(UnsafeRawBufferPointer(file.bytes), limits: limits) { r in TensorStorage(mapped: file, range: r) }
-            return TensorFile(path: file.path, format: .hdf5, tensors: tensors, notes: notes)
+            let image = try parse(UnsafeRawBufferPointer(file.bytes), limits: limits) { r in TensorStorage(mapped: file, range: r) }
+            var tensorFile = TensorFile(path: file.path, format: .hdf5, tensors: image.tensors, notes: image.notes)
+            tensorFile.content = HDF5RootAttributes(strings: image.rootAttributes)
+            return tensorFile
         } catch {
             throw error.inFile(file.path)
         }
     }
 
+    /// What ``parse(_:limits:storage:)`` finds.
+    struct Image {
+        var tensors: [NamedTensor] = []
+        var notes: [String] = []
+        /// The root group's string attributes (``HDF5Attributes``).
+        var rootAttributes: [(name: String, values: [String])] = []
+    }
+
     /// The datasets of the HDF5 image `bytes` (a file, or a member of an archive); `storage` makes the
     /// storage of a dataset's byte range of `bytes` (a view of the mapped file where it can).
     static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits,
-                      storage: (Range<Int>) throws(FormatError) -> TensorStorage) throws(FormatError) -> ([NamedTensor], [String]) {
+                      storage: (Range<Int>) throws(FormatError) -> TensorStorage) throws(FormatError) -> Image {
         var b = HDF5Bytes(bytes: bytes)
         var caps = Caps()
         caps.maxRank = limits.maxRank
@@ -81,13 +92,17 @@ public enum HDF5Reader {
         default:
             throw FormatError(.unsupported, "HDF5 superblock version \(version) (lstmkit reads 0 to 3)", offset: start + 8)
         }
-        var tensors: [NamedTensor] = []
-        var notes: [String] = []
+        var image = Image()
         var visiting: Set<Int> = []
         var visits = 0
+        do {
+            image.rootAttributes = try HDF5Attributes.strings(of: HDF5ObjectHeader(at: root, in: b, limits: caps), b)
+        } catch {
+            throw error.inEntry("/")
+        }
         try walk(root, path: "", b, storage: storage, caps: caps, depth: 0, visiting: &visiting, visits: &visits,
-                 tensors: &tensors, notes: &notes)
-        return (tensors, notes)
+                 tensors: &image.tensors, notes: &image.notes)
+        return image
     }
 
     private static func checkSizes(_ o: Int, _ l: Int, at: Int) throws(FormatError) {
@@ -140,4 +155,17 @@ public enum HDF5Reader {
                      depth: depth + 1, visiting: &visiting, visits: &visits, tensors: &tensors, notes: &notes)
         }
     }
+}
+
+/// The root group's string attributes of an HDF5 file (``TensorFile/content`` of a `.h5`).
+public struct HDF5RootAttributes: Sendable {
+    public var strings: [(name: String, values: [String])]
+
+    /// The first value of attribute `name`.
+    public subscript(name: String) -> String? { strings.first { $0.name == name }?.values.first }
+}
+
+extension TensorFile {
+    /// The root attributes of an HDF5 file (nil for other formats).
+    public var hdf5RootAttributes: HDF5RootAttributes? { content as? HDF5RootAttributes }
 }

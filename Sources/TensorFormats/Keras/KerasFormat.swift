@@ -40,9 +40,9 @@ enum KerasFile {
         }
         let member = try archive.data(of: weights, tensor: true)
         let mapped = member.mappedSource
-        let (tensors, notes): ([NamedTensor], [String])
+        let image: HDF5Reader.Image
         do {
-            (tensors, notes) = try HDF5Reader.parse(member.bytes, limits: limits) { r throws(FormatError) in
+            image = try HDF5Reader.parse(member.bytes, limits: limits) { r throws(FormatError) in
                 if let mapped { return TensorStorage(mapped: mapped.file, range: (mapped.offset + r.lowerBound)..<(mapped.offset + r.upperBound)) }
                 return try TensorStorage(copying: UnsafeRawBufferPointer(rebasing: member.bytes[r]))
             }
@@ -51,7 +51,7 @@ enum KerasFile {
             located.entry = error.entry.map { weights.name + ":" + $0 } ?? weights.name
             throw located
         }
-        var file = TensorFile(path: path, format: .keras, tensors: tensors, notes: notes)
+        var file = TensorFile(path: path, format: .keras, tensors: image.tensors, notes: image.notes)
         file.content = settings
         return file
     }

@@ -1,9 +1,11 @@
-/// What a `.keras` file's `config.json` says about its recurrent layers, keyed by the path of the
-/// layer's group in `model.weights.h5` (`layers/lstm`, `layers/bidirectional`, …).
+/// What a Keras model config says about its recurrent layers, keyed by the path of the layer's
+/// weights group: a `.keras` file's `config.json` (`layers/lstm`, `layers/bidirectional`, … in
+/// `model.weights.h5`) or a legacy `.h5` model's `model_config` attribute (`model_weights/<layer name>`).
 ///
 /// Keras 3 names a layer's weights group after its class in snake case, numbered in layer order
-/// when the class repeats (`lstm`, `lstm_1`, …), not after the user's layer name; ``layerPath``
-/// reproduces that. A Bidirectional layer's settings are its wrapped layer's (`config.layer`).
+/// when the class repeats (`lstm`, `lstm_1`, …), not after the user's layer name; the legacy
+/// format (Keras 2, and Keras 3's `model.save("….h5")`) names it after the layer. A Bidirectional
+/// layer's settings are its wrapped layer's (`config.layer`).
 public struct KerasModelConfig: Sendable {
     public struct Layer: Sendable, Equatable {
         /// `LSTM`, `Bidirectional`, `GRU`, ….
@@ -18,19 +20,32 @@ public struct KerasModelConfig: Sendable {
     }
 
     public var layers: [String: Layer] = [:]
+    /// The `keras_version` the file names (legacy `.h5` files); nil when it names none.
+    public var kerasVersion: String?
 
-    /// Parses `config.json` (`text` at `offset` in the file, for errors). Only `config.layers` of a
-    /// Functional or Sequential model is read; anything else is left alone.
-    public init(json text: UnsafeRawBufferPointer, offset: Int) throws(FormatError) {
+    /// Whether the file comes from Keras 2 (its `hard_sigmoid` is 0.2·x + 0.5 clipped, not Keras 3's relu6(x + 3) / 6).
+    public var isKeras2: Bool { kerasVersion.map { $0.hasPrefix("2.") || $0.hasPrefix("1.") } ?? false }
+
+    /// Parses a model config (`text` at `offset` in the file, for errors): `config.json`, or with
+    /// `legacy` a legacy `.h5` file's `model_config`. Only the layer list of a Functional or
+    /// Sequential model (`config.layers`, or Keras 2.0's bare list) is read; anything else is left alone.
+    public init(json text: UnsafeRawBufferPointer, offset: Int, legacy: Bool = false, kerasVersion: String? = nil) throws(FormatError) {
+        self.kerasVersion = kerasVersion
         let root = try JSONReader.parse(text, baseOffset: offset)
-        guard let list = root["config"]?["layers"]?.elements else { return }
+        guard let list = root["config"]?["layers"]?.elements ?? root["config"]?.elements else { return }
         var counts: [String: Int] = [:]
         for node in list {
             guard let className = node["class_name"]?.string else { continue }
             let snake = KerasModelConfig.snakeCase(className)
             let n = counts[snake, default: 0]
             counts[snake] = n + 1
-            let path = "layers/" + (n == 0 ? snake : "\(snake)_\(n)")
+            let path: String
+            if legacy {
+                guard let name = node["config"]?["name"]?.string ?? node["name"]?.string else { continue }
+                path = "model_weights/" + name
+            } else {
+                path = "layers/" + (n == 0 ? snake : "\(snake)_\(n)")
+            }
             var settings = node["config"]
             if className == "Bidirectional" { settings = settings?["layer"]?["config"] }
             var layer = Layer(className: className, name: node["config"]?["name"]?.string ?? path)
@@ -66,6 +81,6 @@ extension JSONNode {
 }
 
 extension TensorFile {
-    /// The layer settings of a `.keras` file (nil for other formats).
+    /// The layer settings of a `.keras` file or a legacy Keras `.h5` model (nil otherwise).
     public var kerasConfig: KerasModelConfig? { content as? KerasModelConfig }
 }
