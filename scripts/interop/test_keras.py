@@ -51,7 +51,7 @@ def h5py_datasets(path):
     out = {}
     with h5py.File(path) as f:
         def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" and obj.chunks is None:
+            if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu":
                 out[name] = obj[()]
         f.visititems(visit)
     return out
@@ -98,6 +98,48 @@ def test_hdf5_written_by_h5py_every_way(lstmkit, tmp_path):
         got = np.load(tmp_path / f"t{i}.npz")
         for k, v in arrays.items():
             np.testing.assert_array_equal(got[k], v)
+
+
+CHUNKED = [  # h5py create_dataset keywords; each array is written with each
+    {"chunks": (4, 3), "compression": "gzip"},
+    {"chunks": (4, 3), "compression": "gzip", "compression_opts": 9, "shuffle": True},
+    {"chunks": (5, 2), "shuffle": True, "fletcher32": True},
+    {"chunks": (3, 7)},
+    {"chunks": True, "compression": "gzip", "shuffle": True, "fletcher32": True},
+    {"chunks": (11, 7), "compression": "gzip"},                   # one chunk covering the whole dataset
+]
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+@pytest.mark.parametrize("options", range(len(CHUNKED)))
+def test_chunked_datasets_read_as_h5py_reads_them(lstmkit, tmp_path, libver, options):
+    """Chunked storage, with deflate, shuffle and fletcher32 and edge chunks, in both layout generations (v1 B-tree
+    index; single chunk / fixed array index): lstmkit's values are h5py's."""
+    rng = np.random.default_rng(options)
+    arrays = {"w": rng.standard_normal((11, 7)).astype("<f4"), "g/h": rng.standard_normal((11, 7)).astype(">f8"),
+              "g/half": rng.standard_normal((11, 7)).astype("<f2"), "ints": rng.integers(-9, 9, (11, 7)).astype("<i8")}
+    path = tmp_path / "c.h5"
+    with h5py.File(path, "w", libver=libver) as f:
+        for k, v in arrays.items():
+            f.create_dataset(k, data=v, **CHUNKED[options])
+    report = json.loads(lstmkit("inspect", path, "--json").stdout)
+    assert {t["name"] for t in report["tensors"]} == set(arrays)
+    lstmkit("convert", path, tmp_path / "c.npz")
+    got = np.load(tmp_path / "c.npz")
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(got[k], v)
+
+
+def test_resizable_chunked_datasets_are_skipped_by_name(lstmkit, tmp_path):
+    """libver="latest" indexes a resizable dataset's chunks by an extensible array or v2 B-tree: listed as skipped."""
+    path = tmp_path / "r.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        f.create_dataset("grow", data=np.ones((4, 3), np.float32), chunks=(2, 3), maxshape=(None, 3))
+        f.create_dataset("both", data=np.ones((4, 3), np.float32), chunks=(2, 3), maxshape=(None, None))
+        f.create_dataset("kept", data=np.ones((4, 3), np.float32), chunks=(2, 3))
+    proc = lstmkit("inspect", path)
+    assert "extensible array" in proc.stdout and "version-2 B-tree" in proc.stdout
+    assert [t["name"] for t in json.loads(lstmkit("inspect", path, "--json").stdout)["tensors"]] == ["kept"]
 
 
 @pytest.mark.parametrize("recurrent_activation,activation", [("hard_sigmoid", "tanh"), ("sigmoid", "relu"), ("sigmoid", "tanh")])

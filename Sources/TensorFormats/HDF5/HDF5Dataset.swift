@@ -6,8 +6,8 @@
 /// | datatype: class (low 4 bits of byte 0), bit field (3), size (4), properties | fixed-point (0): sizes 1/2/4/8, signed bit 3; floating point (1): 2/4/8 bytes, IEEE layout; byte order bit 0 |
 /// | layout v3/v4: class 0 compact (size (2), data), 1 contiguous (address, size L) | v1/v2: version, rank, class, reserved (5), address (when not compact), rank × 4 dims [, compact size (4), data] |
 ///
-/// Chunked layouts (compression, shuffle) and other datatypes (strings, compounds, references)
-/// are reported by name and skipped by the reader, not misread.
+/// Chunked layouts are assembled by ``HDF5Chunks`` (a copy under the memory budget); other
+/// datatypes (strings, compounds, references) are reported by name and skipped, not misread.
 enum HDF5Dataset {
     /// Why a dataset is skipped rather than read (its datatype or layout is one lstmkit does not hold).
     struct Skip: Error { var reason: String }
@@ -25,6 +25,12 @@ enum HDF5Dataset {
         }
         guard let count = Checked.product(shape), let bytes = Checked.mul(count, dtype.itemSize) else {
             throw FormatError(.limitExceeded, "dataset at byte \(h.address) of shape \(shape) has too many elements", offset: space.offset)
+        }
+        if try isChunked(layout, b) {
+            switch try HDF5Chunks.read(h, layout: layout, shape: shape, itemSize: dtype.itemSize, b, caps: caps) {
+            case .success(let s): return .success(try Tensor(dtype: dtype, shape: shape, byteOrder: order, storage: s))
+            case .failure(let skip): return .failure(skip)
+            }
         }
         let data: Range<Int>
         switch try dataRange(layout, b, bytes: bytes) {
@@ -88,6 +94,12 @@ enum HDF5Dataset {
         case 9: return .failure(Skip(reason: "variable-length elements"))
         default: return .failure(Skip(reason: "datatype class \(head & 0x0F)"))
         }
+    }
+
+    /// Whether a layout message is of class 2 (chunked; ``HDF5Chunks``).
+    static func isChunked(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes) throws(FormatError) -> Bool {
+        let version = try b.u8(m.offset, "layout version")
+        return try b.u8(m.offset + (version >= 3 ? 1 : 2), "layout class") == 2
     }
 
     static func dataRange(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes, bytes: Int) throws(FormatError) -> Result<Range<Int>, Skip> {
