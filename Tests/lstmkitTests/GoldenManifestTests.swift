@@ -77,4 +77,30 @@ import Testing
             #expect(run.exit == 1, "\(entry.file) against the mismatched \(other): exit \(run.exit), must be 1\n\(run)")
         }
     }
+
+    /// Every golden a model verifies against also verifies after `convert … --module M out.keras`
+    /// (Keras's layout, one summed bias), or the conversion is refused naming what Keras lacks.
+    @Test func everyGoldenVerifiesThroughAKerasFile() throws {
+        let scratch = ConvertScratch()
+        var written = 0
+        var refused: [String] = []
+        for entry in try Self.entries() where entry.expect.verifyExit == 0 {
+            guard let golden = entry.golden else { continue }
+            let moduleArgs = entry.goldenModule.map { ["--module", $0] } ?? []
+            let out = scratch.path("m\(written + refused.count).keras")
+            let convert = lstmkit(["convert", Self.path(entry.file), out] + moduleArgs)
+            if convert.exit == 2, convert.err.contains("cannot be written to a Keras file") || convert.err.contains("which a Keras LSTM cannot hold") {
+                refused.append(entry.file)
+                continue
+            }
+            #expect(convert.exit == 0, "\(entry.file) → .keras: \(convert)")
+            guard convert.exit == 0 else { continue }
+            written += 1
+            // A float16 source's two biases become one, rounded to float16 again (convert's note says so).
+            let half = convert.err.contains("rounded to float16 once")
+            let run = lstmkit(["verify", out, "--golden", Self.path(golden)] + (half ? ["--rtol", "1e-2", "--atol", "1e-3"] : []))
+            #expect(run.exit == 0, "\(entry.file) → .keras against \(golden): exit \(run.exit)\n\(run)")
+        }
+        #expect(written >= 20, "only \(written) goldens went through a .keras file; refused: \(refused)")
+    }
 }

@@ -162,11 +162,28 @@ def test_keras_model_file_verifies_against_keras(lstmkit, tmp_path, recurrent_ac
     assert proc.returncode == (0 if (recurrent_activation, activation) == ("sigmoid", "tanh") else 1), proc.stdout
 
 
-def test_keras_go_backwards_is_refused(lstmkit, tmp_path):
-    inp = keras.Input((4, 2))
-    keras.Model(inp, keras.layers.LSTM(3, go_backwards=True)(inp)).save(str(tmp_path / "b.keras"))
-    proc = lstmkit("inspect", tmp_path / "b.keras", check=False)
-    assert proc.returncode == 2 and "go_backwards=True" in proc.stderr and "b.keras" in proc.stderr
+@pytest.mark.parametrize("legacy", [False, True])
+def test_keras_go_backwards_runs_as_keras_and_survives_keras_output(lstmkit, tmp_path, legacy):
+    """go_backwards=True: lstmkit verify matches Keras's (time-reversed) outputs, from .keras and legacy .h5; .keras
+    output keeps it (Keras loads it and computes the same), .pt and .onnx refuse it by name."""
+    keras.utils.set_random_seed(8)
+    inp = keras.Input((7, 2))
+    y, h, c = keras.layers.LSTM(3, go_backwards=True, return_sequences=True, return_state=True, name="back")(inp)
+    model = keras.Model(inp, [y, h, c])
+    src = tmp_path / ("b.h5" if legacy else "b.keras")
+    model.save(src)
+    x = np.random.default_rng(2).standard_normal((2, 7, 2)).astype(np.float32)
+    y, h, c = keras_outputs(model, x)
+    np.savez(tmp_path / "g.npz", input=x, output=y, h_n=h[None], c_n=c[None], batch_first=np.array(True))
+    lstmkit("verify", src, "--golden", tmp_path / "g.npz")
+    lstmkit("convert", src, tmp_path / "out.keras")
+    again = keras.models.load_model(tmp_path / "out.keras")
+    assert again.layers[0].go_backwards
+    np.testing.assert_allclose(np.asarray(keras.ops.convert_to_numpy(again(x))), y, rtol=1e-5, atol=1e-6)  # one output
+    for target in ["b.pt", "b.onnx"]:
+        proc = lstmkit("convert", src, tmp_path / target, check=False)
+        assert proc.returncode == 2 and "go_backwards" in proc.stderr, proc.stderr
+        assert not (tmp_path / target).exists()
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

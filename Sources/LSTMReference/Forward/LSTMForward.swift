@@ -46,7 +46,9 @@ public struct LSTMOutputs: Sendable {
 /// steps. Layer k > 0 reads the concatenated outputs of layer k − 1. Dropout is not applied (eval).
 ///
 /// ONNX extras (see `onnx-lstm.md` §1.5–1.6), applied when `module.variant` is set:
-/// - `direction = reverse`: the single direction runs backwards.
+/// - `direction = reverse`: the single direction runs backwards; with `outputReversed` (Keras's
+///   go_backwards) `output` is returned in processing order, step S−1's first (the whole time axis
+///   is flipped, sequence lengths or not).
 /// - peepholes `P` (ONNX order i, o, f; the output gate uses the new cell state).
 /// - `clip`: each gate's pre-activation is clamped to [−clip, clip] as onnxruntime does; c is not clipped.
 /// - `input_forget`: f = 1 − i.
@@ -157,6 +159,7 @@ public enum LSTMForward {
         let result = pass.run(input: x, steps: S, batch: N, h0: h0.map { T.values(of: $0) },
                               c0: c0.map { T.values(of: $0) }, lengths: sequenceLengths)
         var y = result.output
+        if module.variant?.outputReversed == true { y = reverseTime(y, S: S, inner: N * D * R) }
         if first { y = transpose01(y, S: S, N: N, inner: D * R) }
         let yShape = unbatched ? [S, D * R] : (first ? [N, S, D * R] : [S, N, D * R])
         return LSTMOutputs(output: try T.tensor(y, shape: yShape), hN: try T.tensor(result.hN, shape: hShape),
@@ -196,6 +199,13 @@ public enum LSTMForward {
         } catch {
             throw ForwardError(.input, .limitExceeded, error.message)
         }
+    }
+
+    /// (S, inner) with its S steps in reverse order.
+    static func reverseTime<T>(_ v: [T], S: Int, inner: Int) -> [T] {
+        var out = v
+        for s in 0..<S { out[(s * inner)..<((s + 1) * inner)] = v[((S - 1 - s) * inner)..<((S - s) * inner)] }
+        return out
     }
 
     /// (S, N, inner) ↔ (N, S, inner).

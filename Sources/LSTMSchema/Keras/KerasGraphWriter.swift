@@ -10,10 +10,11 @@ import TensorFormats
 /// | `weight_hh_lk` (4H, H) | recurrent_kernel = weight_hhᵀ |
 /// | `bias_ih_lk` + `bias_hh_lk` | the one bias (their sum, rounded once to the dtype); none = use_bias=False |
 /// | `_reverse` | Bidirectional's backward_layer (merge_mode concat: forward then backward, as nn.LSTM) |
+/// | reverse-only with outputs reversed in time (a Keras go_backwards layer) | go_backwards=True |
 /// | f, g = h activations (a module read from ONNX or Keras) | recurrent_activation, activation (Sigmoid, Tanh, Relu, HardSigmoid α 1/6 β 0.5 = hard_sigmoid, Affine α 1 β 0 = linear, Softsign, Softplus, Elu α 1) |
 ///
 /// Refused, naming why: proj_size (Keras's LSTM has no projection), peepholes, clip,
-/// input_forget, a reverse-only direction, g ≠ h or activations Keras has no name for, and
+/// input_forget, a reverse-only direction with input-aligned outputs (ONNX's), g ≠ h or activations Keras has no name for, and
 /// bfloat16 weights (no HDF5 type h5py reads back as bfloat16: cast with `--dtype`).
 public enum KerasGraphWriter: ModuleGraphWriter {
     public static let format = FileFormat.keras
@@ -23,7 +24,9 @@ public enum KerasGraphWriter: ModuleGraphWriter {
         if module.config.dtype == .bfloat16 { return "bfloat16 weights (write float16 or float32 with --dtype)" }
         guard let variant = module.variant else { return nil }
         var features: [String] = []
-        if variant.direction == .reverse { features.append("a reverse-only direction") }
+        if variant.direction == .reverse, !variant.outputReversed {
+            features.append("a reverse-only direction whose outputs are aligned with the input (Keras's go_backwards returns them reversed)")
+        }
         if variant.hasPeepholes { features.append("peepholes (P)") }
         if variant.clip != nil { features.append("clip") }
         if variant.inputForget { features.append("input_forget") }
@@ -45,7 +48,8 @@ public enum KerasGraphWriter: ModuleGraphWriter {
         var notes: [String] = []
         if module.kind == .lstmCell { notes.append("the nn.LSTMCell is written as a one-layer Keras LSTM (its step is the same)") }
         if module.config.bias {
-            notes.append("each layer's bias_ih + bias_hh is written as Keras's one bias")
+            notes.append("each layer's bias_ih + bias_hh is written as Keras's one bias"
+                         + (module.config.dtype == .float16 ? ", rounded to float16 once: outputs can differ from the source's by that rounding (about 1e-4 here and there)" : ""))
         }
         if let v = module.variant, v.hasSequenceLens || v.layout != 0 {
             notes.append("the ONNX node's layout / sequence_lens describe its inputs, not its weights: not written")
@@ -86,7 +90,10 @@ public enum KerasGraphWriter: ModuleGraphWriter {
                 }
                 cells.append(.init(kernel: try transposed(w.weightIH, "weight_ih"), recurrentKernel: try transposed(w.weightHH, "weight_hh"), bias: bias))
             }
-            layers.append(.init(units: module.config.hiddenSize, activation: names.activation, recurrentActivation: names.recurrent, cells: cells))
+            var keras = KerasSequentialModel.Layer(units: module.config.hiddenSize, activation: names.activation,
+                                                   recurrentActivation: names.recurrent, cells: cells)
+            keras.goBackwards = module.variant?.outputReversed == true
+            layers.append(keras)
         }
         return KerasSequentialModel(inputSize: module.config.inputSize, dtype: dtype, layers: layers)
     }

@@ -43,10 +43,46 @@ public struct KerasLSTMSource: ModuleSource {
             layers.append((layer, cells))
         }
         var out: [DiscoveredModule] = []
-        for (layer, cells) in layers {
-            guard var module = try module(layer, cells: cells, byName: byName, file: file) else { continue }
-            if let settings = file.kerasConfig?.layers[layer] { try apply(settings, layer: layer, to: &module, file: file) }
+        for chain in Self.chains(layers, config: file.kerasConfig, byName: byName) {
+            let name = chain[0].name
+            guard var module = try module(name, layers: chain.map(\.cells), byName: byName, file: file) else { continue }
+            if chain.count > 1 {
+                module.notes.append("LSTM \(SchemaProblem.displayName(name)) is the stacked Keras layers \(chain.map(\.name).joined(separator: ", ")) "
+                                    + "(each feeding the next with return_sequences=True): one nn.LSTM(num_layers=\(chain.count))")
+            }
+            if let settings = file.kerasConfig?.layers[name] { try apply(settings, layer: name, to: &module, file: file) }
             out.append(module)
+        }
+        return out
+    }
+
+    /// The layers grouped into stacks: a layer joins the previous one's stack when the model
+    /// config says it takes that layer's output, the previous returns sequences, both are the same
+    /// class with the same activations and neither goes backwards, and their shapes chain as
+    /// nn.LSTM's layers do (same units, directions, bias and dtype; input = directions × units).
+    /// Without a config every layer stands alone (a weights file does not say how layers connect).
+    static func chains(_ layers: [(name: String, cells: [Cell])], config: KerasModelConfig?,
+                       byName: [String: Tensor]) -> [[(name: String, cells: [Cell])]] {
+        guard let config else { return layers.map { [$0] } }
+        let rank = Dictionary(config.order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let ordered = layers.enumerated().sorted { a, b in
+            (rank[a.element.name] ?? Int.max, a.offset) < (rank[b.element.name] ?? Int.max, b.offset)
+        }.map(\.element)
+        func shape(_ cells: [Cell]) -> (units: Int, input: Int, bias: Bool, dtype: DType)? {
+            guard let k = byName[cells[0].kernel], let r = byName[cells[0].recurrent], k.rank == 2, r.rank == 2 else { return nil }
+            return (r.shape[0], k.shape[0], cells[0].bias != nil, k.dtype)
+        }
+        var out: [[(name: String, cells: [Cell])]] = []
+        for layer in ordered {
+            if let previous = out.last?.last, let p = config.layers[previous.name], let c = config.layers[layer.name],
+               c.input == previous.name, p.returnSequences, p.className == c.className,
+               (p.activation, p.recurrentActivation) == (c.activation, c.recurrentActivation), !p.goBackwards, !c.goBackwards,
+               previous.cells.count == layer.cells.count, let ps = shape(previous.cells), let cs = shape(layer.cells),
+               ps.units == cs.units, ps.bias == cs.bias, ps.dtype == cs.dtype, cs.input == layer.cells.count * ps.units {
+                out[out.count - 1].append(layer)
+            } else {
+                out.append([layer])
+            }
         }
         return out
     }
@@ -115,11 +151,12 @@ public struct KerasLSTMSource: ModuleSource {
         return out
     }
 
-    private func module(_ layer: String, cells: [Cell], byName: [String: Tensor], file: TensorFile) throws(FormatError) -> DiscoveredModule? {
+    private func module(_ layer: String, layers: [[Cell]], byName: [String: Tensor], file: TensorFile) throws(FormatError) -> DiscoveredModule? {
         var renamed: [NamedTensor] = []
         var sources: [String] = []
         let prefix = layer + "."
         var splitBias = false
+        for (k, cells) in layers.enumerated() {
         for (d, cell) in cells.enumerated() {
             guard let kernel = byName[cell.kernel], let recurrent = byName[cell.recurrent],
                   recurrent.rank == 2, kernel.rank == 2 else { return nil }
@@ -127,7 +164,7 @@ public struct KerasLSTMSource: ModuleSource {
             guard recurrent.shape[1] == 4 * units, kernel.shape[1] == 4 * units, units > 0 else { return nil }
             let bias = cell.bias.flatMap { byName[$0] }
             if let bias, bias.shape != [4 * units], bias.shape != [8 * units] { return nil }
-            func name(_ kind: CanonicalName.Kind) -> String { prefix + CanonicalName(kind, layer: 0, reverse: d == 1).description }
+            func name(_ kind: CanonicalName.Kind) -> String { prefix + CanonicalName(kind, layer: k, reverse: d == 1).description }
             do {
                 renamed.append(NamedTensor(name: name(.weightIH), tensor: try kernel.transposedMatrix()))
                 renamed.append(NamedTensor(name: name(.weightHH), tensor: try recurrent.transposedMatrix()))
@@ -145,11 +182,12 @@ public struct KerasLSTMSource: ModuleSource {
             }
             sources += [cell.kernel, cell.recurrent] + (bias == nil ? [] : [cell.bias!])
         }
+        }
         guard var found = LSTMDiscovery.discover(tensors: renamed).first else { return nil }
         found.sourceTensors = sources
         found.mapped = true
         let shown = SchemaProblem.displayName(found.name)
-        let hasBias = sources.count > 2 * cells.count
+        let hasBias = sources.count > 2 * layers.reduce(0) { $0 + $1.count }
         found.notes.append("LSTM \(shown) is a Keras layer: kernel and recurrent_kernel are read transposed (gate order i, f, c, o), "
                            + (splitBias ? "its 8U CuDNNLSTM bias as bias_ih (first half) and bias_hh (second half)"
                                         : hasBias ? "its one bias as bias_ih with bias_hh = 0" : "no bias")
@@ -176,14 +214,23 @@ extension KerasLSTMSource {
     /// Keras 2's definitions where they differ from Keras 3's: hard_sigmoid is min(max(0.2·x + 0.5, 0), 1).
     static let keras2Activations = activations.merging(["hard_sigmoid": ("HardSigmoid", 0.2, 0.5)]) { $1 }
 
-    /// Applies a `.keras` file's layer settings: non-default activations become the module's
-    /// variant (run / verify compute them; `.pt` output refuses them by name); go_backwards, whose
-    /// output sequence Keras returns reversed, is refused; return_sequences / return_state are noted.
+    /// Applies a model config's layer settings: non-default activations become the module's
+    /// variant (run / verify compute them; `.pt` output refuses them by name); go_backwards becomes
+    /// a reverse-only direction whose output is reversed in time (``LSTMVariant/outputReversed``);
+    /// return_sequences / return_state are noted.
     func apply(_ s: KerasModelConfig.Layer, layer: String, to found: inout DiscoveredModule, file: TensorFile) throws(FormatError) {
         let shown = SchemaProblem.displayName(found.name)
         if s.goBackwards {
-            throw FormatError(.unsupported, "Keras layer '\(s.name)' (\(layer)) has go_backwards=True, which lstmkit does not map yet (Keras returns its output sequence reversed)",
-                              file: file.path, entry: layer)
+            guard var module = found.module, module.config.numDirections == 1 else {
+                throw FormatError(.unsupported, "Keras layer '\(s.name)' (\(layer)) is a Bidirectional wrapper of a go_backwards layer, which lstmkit does not map",
+                                  file: file.path, entry: layer)
+            }
+            var variant = module.variant ?? LSTMVariant()
+            variant.direction = .reverse
+            variant.outputReversed = true
+            module.variant = variant
+            found.module = module
+            found.notes.append("LSTM \(shown) has go_backwards=True: it reads the sequence from the last step and returns its outputs in that order (reversed in time), as run / verify compute; kept in .keras output, refused by .pt / .npz / .safetensors / .onnx output")
         }
         found.notes.append("LSTM \(shown) is Keras layer '\(s.name)' (\(s.className)); return_sequences=\(s.returnSequences), return_state=\(s.returnState) change what Keras returns, not the weights")
         guard s.activation != "tanh" || s.recurrentActivation != "sigmoid" else { return }

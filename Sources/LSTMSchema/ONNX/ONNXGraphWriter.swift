@@ -17,6 +17,11 @@ public enum ONNXGraphWriter: ModuleGraphWriter {
         }
     }
 
+    public static func refusal(for module: LSTMModule) -> String? {
+        module.variant?.outputReversed == true
+            ? "go_backwards (outputs returned reversed in time, which an ONNX LSTM node does not do)" : nil
+    }
+
     public static func notes(for module: LSTMModule, request: ConversionRequest) -> [String] {
         ONNXExportOptions.computeNote(for: request.onnx.dtype ?? module.config.dtype).map { [$0] } ?? []
     }

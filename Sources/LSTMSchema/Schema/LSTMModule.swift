@@ -49,6 +49,9 @@ public struct LSTMVariant: Equatable, Sendable {
     public var layout = 0
     public var hasPeepholes = false
     public var hasSequenceLens = false
+    /// The output sequence comes in processing order, i.e. reversed in time (Keras's
+    /// `go_backwards=True`, with `direction = reverse`); h_n and c_n are unchanged.
+    public var outputReversed = false
     /// The node's `sequence_lens` when it is a constant (initializer or Constant node); nil when
     /// absent or a graph input. The reference pass uses it unless the caller gives lengths.
     public var sequenceLengths: [Int]?
@@ -58,7 +61,7 @@ public struct LSTMVariant: Equatable, Sendable {
     /// Names of the features set here that nn.LSTM cannot express (empty when it can).
     public var nonPyTorchFeatures: [String] {
         var f: [String] = []
-        if direction == .reverse { f.append("reverse-only direction") }
+        if direction == .reverse { f.append(outputReversed ? "go_backwards (a reverse-only direction, output reversed in time)" : "reverse-only direction") }
         if hasPeepholes { f.append("peepholes (P)") }
         if clip != nil { f.append("clip") }
         if inputForget { f.append("input_forget") }

@@ -17,9 +17,14 @@ public struct KerasModelConfig: Sendable {
         public var goBackwards = false
         public var returnSequences = false
         public var returnState = false
+        /// The weights-group path of the layer whose output this layer takes (the previous layer of
+        /// a Sequential model, the first inbound tensor's layer of a Functional one); nil when unknown.
+        public var input: String?
     }
 
     public var layers: [String: Layer] = [:]
+    /// The layers' paths in config order.
+    public var order: [String] = []
     /// The `keras_version` the file names (legacy `.h5` files); nil when it names none.
     public var kerasVersion: String?
 
@@ -34,6 +39,9 @@ public struct KerasModelConfig: Sendable {
         let root = try JSONReader.parse(text, baseOffset: offset)
         guard let list = root["config"]?["layers"]?.elements ?? root["config"]?.elements else { return }
         var counts: [String: Int] = [:]
+        var pathOfName: [String: String] = [:]
+        var inboundName: [String: String] = [:]
+        let sequential = root["class_name"]?.string == "Sequential"
         for node in list {
             guard let className = node["class_name"]?.string else { continue }
             let snake = KerasModelConfig.snakeCase(className)
@@ -56,8 +64,26 @@ public struct KerasModelConfig: Sendable {
                 if case .bool(let b)? = s["return_sequences"]?.value { layer.returnSequences = b }
                 if case .bool(let b)? = s["return_state"]?.value { layer.returnState = b }
             }
+            if let name = node["config"]?["name"]?.string ?? node["name"]?.string {
+                pathOfName[name] = path
+                if let from = KerasModelConfig.inboundLayer(node) { inboundName[path] = from }
+            }
+            if sequential { layer.input = order.last }
             layers[path] = layer
+            order.append(path)
         }
+        for (path, name) in inboundName where !sequential { layers[path]?.input = pathOfName[name] }
+    }
+
+    /// The name of the layer behind a Functional layer's first inbound tensor: Keras 3's
+    /// `inbound_nodes[0].args[0].config.keras_history[0]`, Keras 2's `inbound_nodes[0][0][0]`.
+    static func inboundLayer(_ node: JSONNode) -> String? {
+        guard let first = node["inbound_nodes"]?.elements?.first else { return nil }
+        if let args = first["args"]?.elements?.first {
+            let tensor = args.elements?.first ?? args
+            return tensor["config"]?["keras_history"]?.elements?.first?.string
+        }
+        return first.elements?.first?.elements?.first?.string
     }
 
     /// Keras's `to_snake_case` (an underscore before a capital that follows a lower-case letter or

@@ -25,6 +25,8 @@ public struct KerasSequentialModel {
         /// Keras names: `tanh`, `sigmoid`, `hard_sigmoid`, ….
         public var activation = "tanh"
         public var recurrentActivation = "sigmoid"
+        /// Reads the sequence from its last step and returns outputs in that order (one cell only).
+        public var goBackwards = false
         /// One cell: `LSTM`; two (forward, backward): `Bidirectional(LSTM, merge_mode="concat")`.
         public var cells: [Cell]
 
@@ -76,7 +78,7 @@ public struct KerasSequentialModel {
                 let backward = lstmConfig(layer, name: "backward_" + name, goBackwards: true, policy: policy)
                 items.append(#"{"module": "keras.layers", "class_name": "Bidirectional", "config": {"name": \#(JSONText.quoted(name)), "trainable": true, "dtype": \#(policy), "merge_mode": "concat", "layer": \#(forward), "backward_layer": \#(backward)}, "registered_name": null}"#)
             } else {
-                items.append(lstmConfig(layer, name: name, goBackwards: false, policy: policy))
+                items.append(lstmConfig(layer, name: name, goBackwards: layer.goBackwards, policy: policy))
             }
         }
         return #"{"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true, "dtype": \#(policy), "layers": [\#(items.joined(separator: ", "))]}, "registered_name": null, "build_config": {"input_shape": \#(shape)}, "compile_config": {}}"#
