@@ -14,9 +14,11 @@
 /// | variable-length (class 9, type 1) | length (4), global heap collection address (O), object index (4) |
 ///
 /// A global heap collection ("GCOL", version 1, size L) holds objects of index (2), reference
-/// count (2), reserved (4), size (L), data padded to 8; index 0 is the free space. Attributes of
-/// other datatypes, shared datatypes and dense attribute storage are left out (not errors); a
-/// malformed string attribute is an error naming its byte offset.
+/// count (2), reserved (4), size (L), data padded to 8; index 0 is the free space. Dense attribute
+/// storage (attribute info message 0x15: version, flags, max creation index (2, flags bit 0),
+/// fractal heap, name index) is read through ``HDF5DenseStorage``. Attributes of other datatypes
+/// and shared datatypes are left out (not errors); a malformed string attribute is an error
+/// naming its byte offset.
 enum HDF5Attributes {
     /// At most this many bytes of attribute text per object (Keras's `model_config` of a large model is a few MB).
     static let maxTextBytes = 64 << 20
@@ -24,7 +26,19 @@ enum HDF5Attributes {
     static func strings(of header: HDF5ObjectHeader, _ b: HDF5Bytes) throws(FormatError) -> [(name: String, values: [String])] {
         var out: [(name: String, values: [String])] = []
         var budget = maxTextBytes
-        for m in header.all(0x0C) {
+        var messages = header.all(0x0C)
+        if let info = header.first(0x15) {
+            let flags = try b.u8(info.offset + 1, "attribute info flags")
+            let at = info.offset + 2 + (flags & 1 != 0 ? 2 : 0)
+            let heap = try b.address(at, "attribute fractal heap address")
+            let index = try b.address(at + b.offsetSize, "attribute name index address")
+            if heap != HDF5Bytes.undefined, index != HDF5Bytes.undefined {
+                for object in try HDF5DenseStorage.objects(heap: heap, index: index, recordType: 8, b, caps: HDF5Reader.Caps()) {
+                    messages.append(HDF5ObjectHeader.Message(type: 0x0C, offset: object.lowerBound, size: object.count))
+                }
+            }
+        }
+        for m in messages {
             if let a = try attribute(m, b, budget: &budget) { out.append(a) }
         }
         return out

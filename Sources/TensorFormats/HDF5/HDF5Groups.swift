@@ -9,7 +9,9 @@
 /// - **link messages** (0x06, compact storage): version 1, flags, link type (when flags bit 3),
 ///   creation order (8, bit 2), charset (1, bit 4), name length (1/2/4/8 bytes by bits 0–1), name,
 ///   then for a hard link the object header address. Soft and external links are skipped.
-///   Dense storage (a link-info message 0x02 with a fractal heap) is refused by name.
+/// - **dense storage** (a link-info message 0x02: version, flags, max creation index (8, flags
+///   bit 0), fractal heap address, name index address): link messages as fractal heap objects
+///   listed by a v2 B-tree of type 5 (``HDF5DenseStorage``).
 enum HDF5Groups {
     struct Link {
         var name: String
@@ -28,9 +30,16 @@ enum HDF5Groups {
         }
         if let info = header.first(0x02) {
             let flags = try b.u8(info.offset + 1, "link info flags")
-            let heap = try b.address(info.offset + 2 + (flags & 1 != 0 ? 8 : 0), "link info fractal heap address")
+            let at = info.offset + 2 + (flags & 1 != 0 ? 8 : 0)
+            let heap = try b.address(at, "link info fractal heap address")
+            let index = try b.address(at + b.offsetSize, "link name index address")
             if heap != HDF5Bytes.undefined {
-                throw FormatError(.unsupported, "group at byte \(header.address) keeps its links in dense storage (a fractal heap); lstmkit reads compact and symbol-table groups", offset: info.offset)
+                guard index != HDF5Bytes.undefined else {
+                    throw FormatError(.corrupt, "group at byte \(header.address) has a link heap but no name index", offset: info.offset)
+                }
+                for object in try HDF5DenseStorage.objects(heap: heap, index: index, recordType: 5, b, caps: caps) {
+                    if let l = try link(HDF5ObjectHeader.Message(type: 0x06, offset: object.lowerBound, size: object.count), b) { out.append(l) }
+                }
             }
         }
         for m in header.all(0x06) {
@@ -42,7 +51,7 @@ enum HDF5Groups {
         return out
     }
 
-    private static func link(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes) throws(FormatError) -> Link? {
+    static func link(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes) throws(FormatError) -> Link? {
         let end = m.offset + m.size
         var at = m.offset
         let version = try b.u8(at, "link message version")
