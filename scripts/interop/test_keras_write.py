@@ -175,3 +175,46 @@ def test_onnx_peepholes_refused_for_keras(lstmkit, tmp_path):
     proc = lstmkit("convert", src, tmp_path / "m.keras", check=False)
     assert proc.returncode == 2 and "peepholes" in proc.stderr and "Keras" in proc.stderr
     assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.parametrize("layers,bi", [(2, True), (3, False)])
+def test_pt_keras_pt_round_trip_keeps_the_module(lstmkit, tmp_path, layers, bi):
+    """.pt → .keras → .pt: one nn.LSTM(num_layers) again (Keras's stacked layers read as one module), the same weights
+    (the biases summed into bias_ih, bias_hh = 0) and torch's outputs; Keras computes them too."""
+    lstm = torch_lstm(4, 5, layers, bi, True, seed=21)
+    torch.save(lstm.state_dict(), tmp_path / "a.pt")
+    lstmkit("convert", tmp_path / "a.pt", tmp_path / "b.keras")
+    lstmkit("convert", tmp_path / "b.keras", tmp_path / "c.pt")
+    back = torch.load(tmp_path / "c.pt", weights_only=True)
+    sd = lstm.state_dict()
+    assert set(back) == set(sd)
+    for k, v in sd.items():
+        if k.startswith("weight"):
+            assert torch.equal(back[k], v), k
+        elif k.startswith("bias_ih"):
+            torch.testing.assert_close(back[k], v + sd[k.replace("bias_ih", "bias_hh")], rtol=0, atol=0)
+        else:
+            assert torch.count_nonzero(back[k]) == 0, k
+    again = torch.nn.LSTM(4, 5, num_layers=layers, bidirectional=bi, batch_first=True)
+    again.load_state_dict(back)
+    x = torch.randn(2, 7, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(again(x)[0], lstm(x)[0], rtol=1e-5, atol=2e-6)
+        want = lstm(x)[0].numpy()
+    np.testing.assert_allclose(keras_numpy(keras.models.load_model(tmp_path / "b.keras"), x.numpy()), want, rtol=1e-5, atol=2e-6)
+
+
+def test_keras2_hard_sigmoid_has_no_keras3_name(lstmkit, tmp_path):
+    src = FIXTURES / "keras" / "keras2_hard_sigmoid.h5"
+    proc = lstmkit("convert", src, tmp_path / "m.keras", "--module", "model_weights/lstm", check=False)
+    assert proc.returncode == 2 and "HardSigmoid α 0.2 β 0.5, which has no Keras 3 name" in proc.stderr
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_cudnn_weights_become_a_keras_lstm(lstmkit, tmp_path):
+    """Keras 2's CuDNNLSTM 8U bias → a Keras 3 LSTM with the summed bias, computing the golden torch made."""
+    src = FIXTURES / "keras" / "cudnn_lstm.weights.h5"
+    golden = np.load(FIXTURES / "golden" / "keras2_cudnn_lstm.npz")
+    lstmkit("convert", src, tmp_path / "m.keras")
+    model = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras_numpy(model, golden["input"]), golden["output"], rtol=1e-5, atol=2e-6)

@@ -114,7 +114,7 @@ public enum KerasGraphWriter: ModuleGraphWriter {
         }
         guard let f = kerasName(first[0]), let g = kerasName(first[1]) else {
             let missing = kerasName(first[0]) == nil ? first[0] : first[1]
-            return .failure(KerasRefusal("activation \(missing.name)\(missing.alpha.map { " α \($0)" } ?? "")\(missing.beta.map { " β \($0)" } ?? ""), which has no Keras name"))
+            return .failure(KerasRefusal("activation \(missing.name)\(missing.alpha.map { " α \(Float($0))" } ?? "")\(missing.beta.map { " β \(Float($0))" } ?? ""), which has no Keras 3 name"))
         }
         return .success((f, g))
     }

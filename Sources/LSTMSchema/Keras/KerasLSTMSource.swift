@@ -249,7 +249,11 @@ extension KerasLSTMSource {
         variant.activationBeta = triple.compactMap(\.beta)
         module.variant = variant
         found.module = module
-        found.notes.append("LSTM \(shown) uses recurrent_activation \(s.recurrentActivation) and activation \(s.activation): computed by run / verify, kept in .onnx and .keras output, refused by .pt / .npz / .safetensors output")
+        let keras2 = file.kerasConfig?.isKeras2 == true && [s.activation, s.recurrentActivation].contains("hard_sigmoid")
+        let kept = KerasGraphWriter.refusal(for: module) == nil ? ".onnx and .keras output" : ".onnx output (Keras 3 has no name for it)"
+        found.notes.append("LSTM \(shown) uses recurrent_activation \(s.recurrentActivation) and activation \(s.activation)"
+                           + (keras2 ? " (Keras 2's hard_sigmoid: clip(0.2·x + 0.5, 0, 1), the file's keras_version being \(file.kerasConfig?.kerasVersion ?? "2.x"))" : "")
+                           + ": computed by run / verify, kept in \(kept), refused by .pt / .npz / .safetensors output")
     }
 }
 
