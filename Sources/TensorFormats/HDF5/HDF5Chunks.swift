@@ -76,11 +76,16 @@ enum HDF5Chunks {
               let totalElements = Checked.product(shape), let totalBytes = Checked.mul(totalElements, itemSize) else {
             throw FormatError(.limitExceeded, "chunk dimensions \(chunk) of a dataset of shape \(shape) are too large", offset: m.offset)
         }
-        // An edge chunk may reach past the dataset, but a chunk far larger than the data is a lie.
-        guard chunkBytes <= max(totalBytes, 1) * 64 + (1 << 20) else {
+        // Deflate expands at most about 1032:1, so a dataset far larger than that of the file is a
+        // lie (refused before anything is allocated), as is an edge chunk far larger than the data.
+        let plausible = Checked.mul(b.count, 1100).flatMap { Checked.add($0, 1 << 20) } ?? Int.max
+        guard totalBytes <= plausible else {
+            throw FormatError(.hostile, "chunked dataset of shape \(shape) claims \(totalBytes) bytes, more than a \(b.count)-byte file can hold even compressed", offset: m.offset)
+        }
+        guard chunkBytes <= (Checked.mul(max(totalBytes, 1), 64).flatMap { Checked.add($0, 1 << 20) } ?? Int.max) else {
             throw FormatError(.hostile, "chunks of \(chunkBytes) bytes for a dataset of \(totalBytes) bytes", offset: m.offset)
         }
-        let grid = zip(shape, chunk).map { ($0 + $1 - 1) / $1 }
+        let grid = zip(shape, chunk).map { $0 / $1 + ($0 % $1 == 0 ? 0 : 1) }
         let assembler = Assembler(shape: shape, chunk: chunk, grid: grid, itemSize: itemSize, chunkBytes: chunkBytes, filters: filters)
         let storage = try TensorStorage(count: totalBytes) { out throws(FormatError) in
             // Two chunk buffers: each filter reads one and writes the other.

@@ -105,7 +105,7 @@ enum HDF5DenseStorage {
             try b.expectSignature(block, "FHDB", "fractal heap direct block")
             let within = offset - base
             let header = 5 + b.offsetSize + offsetBytes + (checksummedBlocks ? 4 : 0)
-            guard within >= header, length > 0, within + length <= size else {
+            guard within >= header, length > 0, let end = Checked.add(within, length), end <= size else {
                 throw FormatError(.corrupt, "heap object at heap offset \(offset) (\(length) bytes) lies outside direct block at byte \(block)", offset: block)
             }
             return try b.range(block + within, length, "heap object")
