@@ -43,46 +43,16 @@ public struct KerasLSTMSource: ModuleSource {
             layers.append((layer, cells))
         }
         var out: [DiscoveredModule] = []
-        for chain in Self.chains(layers, config: file.kerasConfig, byName: byName) {
-            let name = chain[0].name
-            guard var module = try module(name, layers: chain.map(\.cells), byName: byName, file: file) else { continue }
-            if chain.count > 1 {
-                module.notes.append("LSTM \(SchemaProblem.displayName(name)) is the stacked Keras layers \(chain.map(\.name).joined(separator: ", ")) "
-                                    + "(each feeding the next with return_sequences=True): one nn.LSTM(num_layers=\(chain.count))")
+        for (layer, cells) in layers {
+            guard var module = try module(layer, layers: [cells], byName: byName, file: file) else { continue }
+            if let settings = file.kerasConfig?.layers[layer] {
+                try apply(settings, layer: layer, to: &module, file: file)
+                if let input = settings.input, layers.contains(where: { $0.name == input }) {
+                    module.notes.append("LSTM \(SchemaProblem.displayName(layer)) takes the output of LSTM \(SchemaProblem.displayName(input)) "
+                                        + "(stacked Keras layers are separate modules, one per layer)")
+                }
             }
-            if let settings = file.kerasConfig?.layers[name] { try apply(settings, layer: name, to: &module, file: file) }
             out.append(module)
-        }
-        return out
-    }
-
-    /// The layers grouped into stacks: a layer joins the previous one's stack when the model
-    /// config says it takes that layer's output, the previous returns sequences, both are the same
-    /// class with the same activations and neither goes backwards, and their shapes chain as
-    /// nn.LSTM's layers do (same units, directions, bias and dtype; input = directions × units).
-    /// Without a config every layer stands alone (a weights file does not say how layers connect).
-    static func chains(_ layers: [(name: String, cells: [Cell])], config: KerasModelConfig?,
-                       byName: [String: Tensor]) -> [[(name: String, cells: [Cell])]] {
-        guard let config else { return layers.map { [$0] } }
-        let rank = Dictionary(config.order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        let ordered = layers.enumerated().sorted { a, b in
-            (rank[a.element.name] ?? Int.max, a.offset) < (rank[b.element.name] ?? Int.max, b.offset)
-        }.map(\.element)
-        func shape(_ cells: [Cell]) -> (units: Int, input: Int, bias: Bool, dtype: DType)? {
-            guard let k = byName[cells[0].kernel], let r = byName[cells[0].recurrent], k.rank == 2, r.rank == 2 else { return nil }
-            return (r.shape[0], k.shape[0], cells[0].bias != nil, k.dtype)
-        }
-        var out: [[(name: String, cells: [Cell])]] = []
-        for layer in ordered {
-            if let previous = out.last?.last, let p = config.layers[previous.name], let c = config.layers[layer.name],
-               c.input == previous.name, p.returnSequences, p.className == c.className,
-               (p.activation, p.recurrentActivation) == (c.activation, c.recurrentActivation), !p.goBackwards, !c.goBackwards,
-               previous.cells.count == layer.cells.count, let ps = shape(previous.cells), let cs = shape(layer.cells),
-               ps.units == cs.units, ps.bias == cs.bias, ps.dtype == cs.dtype, cs.input == layer.cells.count * ps.units {
-                out[out.count - 1].append(layer)
-            } else {
-                out.append([layer])
-            }
         }
         return out
     }

@@ -23,8 +23,6 @@ public struct KerasModelConfig: Sendable {
     }
 
     public var layers: [String: Layer] = [:]
-    /// The layers' paths in config order.
-    public var order: [String] = []
     /// The `keras_version` the file names (legacy `.h5` files); nil when it names none.
     public var kerasVersion: String?
 
@@ -40,6 +38,7 @@ public struct KerasModelConfig: Sendable {
         guard let list = root["config"]?["layers"]?.elements ?? root["config"]?.elements else { return }
         var counts: [String: Int] = [:]
         var pathOfName: [String: String] = [:]
+        var previous: String?
         var inboundName: [String: String] = [:]
         let sequential = root["class_name"]?.string == "Sequential"
         for node in list {
@@ -68,9 +67,9 @@ public struct KerasModelConfig: Sendable {
                 pathOfName[name] = path
                 if let from = KerasModelConfig.inboundLayer(node) { inboundName[path] = from }
             }
-            if sequential { layer.input = order.last }
+            if sequential { layer.input = previous }
             layers[path] = layer
-            order.append(path)
+            previous = path
         }
         for (path, name) in inboundName where !sequential { layers[path]?.input = pathOfName[name] }
     }
