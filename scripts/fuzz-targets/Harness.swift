@@ -73,10 +73,15 @@ func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     #elseif FUZZ_SAFETENSORS
     _ = try? SafetensorsReader.read(file: file, limits: limits).tensors.map { values($0.tensor) }
     #elseif FUZZ_HDF5
-    if let tensors = try? HDF5Reader.read(file: file, limits: limits) {
+    // The HDF5 format's read (legacy Keras model_config included), the Keras module sources, and
+    // the Keras writer's mapping and HDF5 layout of whatever modules they find.
+    if let tensors = try? FileFormatDescriptor.hdf5.read(file, nil, limits) {
         _ = tensors.tensors.map { values($0.tensor) }
         if let model = try? LSTMSchemaLoader.load(file: tensors, limits: limits) {
-            for module in model.modules { _ = module.canonicalTensors(prefix: "").map { values($0.tensor) } }
+            for module in model.modules {
+                _ = module.canonicalTensors(prefix: "").map { values($0.tensor) }
+                if let keras = try? KerasGraphWriter.model(for: module) { _ = try? HDF5Writer.pieces(keras.weights()) }
+            }
         }
     }
     #elseif FUZZ_SCHEMA
