@@ -14,14 +14,13 @@ import TensorFormats
 /// | f, g = h activations (a module read from ONNX or Keras) | recurrent_activation, activation (Sigmoid, Tanh, Relu, HardSigmoid α 1/6 β 0.5 = hard_sigmoid, Affine α 1 β 0 = linear, Softsign, Softplus, Elu α 1) |
 ///
 /// Refused, naming why: proj_size (Keras's LSTM has no projection), peepholes, clip,
-/// input_forget, a reverse-only direction with input-aligned outputs (ONNX's), g ≠ h or activations Keras has no name for, and
-/// bfloat16 weights (no HDF5 type h5py reads back as bfloat16: cast with `--dtype`).
+/// input_forget, a reverse-only direction with input-aligned outputs (ONNX's), g ≠ h or
+/// activations Keras has no name for. bfloat16 weights are written as Keras writes them.
 public enum KerasGraphWriter: ModuleGraphWriter {
     public static let format = FileFormat.keras
 
     public static func refusal(for module: LSTMModule) -> String? {
         if module.config.projSize > 0 { return "proj_size \(module.config.projSize) (Keras's LSTM has no projection)" }
-        if module.config.dtype == .bfloat16 { return "bfloat16 weights (write float16 or float32 with --dtype)" }
         guard let variant = module.variant else { return nil }
         var features: [String] = []
         if variant.direction == .reverse, !variant.outputReversed {
@@ -49,7 +48,8 @@ public enum KerasGraphWriter: ModuleGraphWriter {
         if module.kind == .lstmCell { notes.append("the nn.LSTMCell is written as a one-layer Keras LSTM (its step is the same)") }
         if module.config.bias {
             notes.append("each layer's bias_ih + bias_hh is written as Keras's one bias"
-                         + (module.config.dtype == .float16 ? ", rounded to float16 once: outputs can differ from the source's by that rounding (about 1e-4 here and there)" : ""))
+                         + ([.float16, .bfloat16].contains(module.config.dtype)
+                            ? ", rounded to \(module.config.dtype.name) once: outputs can differ from the source's by that rounding" : ""))
         }
         if let v = module.variant, v.hasSequenceLens || v.layout != 0 {
             notes.append("the ONNX node's layout / sequence_lens describe its inputs, not its weights: not written")

@@ -3,7 +3,7 @@
 /// | message | read |
 /// |---|---|
 /// | dataspace v1: version, rank, flags, reserved (5), dims (L each) [, max dims] | v2: version, rank, flags, type (0 scalar, 1 simple, 2 null), dims |
-/// | datatype: class (low 4 bits of byte 0), bit field (3), size (4), properties | fixed-point (0): sizes 1/2/4/8, signed bit 3; floating point (1): 2/4/8 bytes, IEEE layout; byte order bit 0 |
+/// | datatype: class (low 4 bits of byte 0), bit field (3), size (4), properties | fixed-point (0): sizes 1/2/4/8, signed bit 3; floating point (1): 2/4/8 bytes, IEEE layout; byte order bit 0; opaque (5) of 2 bytes with a `dtype` attribute "bfloat16" (Keras) |
 /// | layout v3/v4: class 0 compact (size (2), data), 1 contiguous (address, size L) | v1/v2: version, rank, class, reserved (5), address (when not compact), rank × 4 dims [, compact size (4), data] |
 ///
 /// Chunked layouts are assembled by ``HDF5Chunks`` (a copy under the memory budget); other
@@ -18,10 +18,13 @@ enum HDF5Dataset {
             throw FormatError(.corrupt, "dataset at byte \(h.address) lacks a dataspace, datatype or layout message", offset: h.address)
         }
         let shape = try dataspace(space, b, caps: caps)
-        let dtype: DType, order: ByteOrder
+        var dtype: DType, order: ByteOrder
         switch try datatype(type, b) {
         case .success(let t): (dtype, order) = t
-        case .failure(let skip): return .failure(skip)
+        case .failure(let skip):
+            // Keras stores bfloat16 as 2-byte opaque elements with the attribute dtype = "bfloat16".
+            guard try isKerasBFloat16(h, type, b) else { return .failure(skip) }
+            (dtype, order) = (.bfloat16, .little)
         }
         guard let count = Checked.product(shape), let bytes = Checked.mul(count, dtype.itemSize) else {
             throw FormatError(.limitExceeded, "dataset at byte \(h.address) of shape \(shape) has too many elements", offset: space.offset)
@@ -41,6 +44,13 @@ enum HDF5Dataset {
             throw FormatError(.corrupt, "dataset at byte \(h.address) holds \(data.count) bytes; shape \(shape) of \(dtype.name) needs \(bytes)", offset: layout.offset)
         }
         return .success(try Tensor(dtype: dtype, shape: shape, byteOrder: order, storage: try storage(data)))
+    }
+
+    /// A 2-byte opaque datatype on a dataset whose `dtype` attribute says "bfloat16" (Keras 3's
+    /// `H5IOStore`: h5py has no bfloat16 type).
+    static func isKerasBFloat16(_ h: HDF5ObjectHeader, _ type: HDF5ObjectHeader.Message, _ b: HDF5Bytes) throws(FormatError) -> Bool {
+        guard try b.u8(type.offset, "datatype class") & 0x0F == 5, try b.u32(type.offset + 4, "datatype size") == 2 else { return false }
+        return try HDF5Attributes.strings(of: h, b).contains { $0.name == "dtype" && $0.values == ["bfloat16"] }
     }
 
     static func dataspace(_ m: HDF5ObjectHeader.Message, _ b: HDF5Bytes, caps: HDF5Reader.Caps) throws(FormatError) -> [Int] {

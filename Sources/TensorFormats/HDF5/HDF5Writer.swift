@@ -3,7 +3,8 @@ public struct HDF5Object {
     public indirect enum Content {
         /// Members in the order given; the writer stores them sorted by name, as HDF5 requires.
         case group([(name: String, object: HDF5Object)])
-        /// A tensor of a floating or integer dtype (bfloat16 excepted: HDF5 has no name for it that h5py reads back).
+        /// A tensor of a floating or integer dtype; bfloat16 as Keras writes it (2-byte opaque
+        /// elements, attribute dtype = "bfloat16").
         case dataset(Tensor)
     }
 
@@ -31,7 +32,7 @@ public struct HDF5Object {
 /// |---|---|
 /// | superblock | version 0 at byte 0, 8-byte offsets and lengths, group internal node K 16, leaf node K ≥ 4 (so each group's members fit one symbol-table node) |
 /// | groups | object header v1 with a symbol-table message: a one-child v1 B-tree (type 0), one SNOD, a local heap whose names are 8-byte padded with a 16-byte free block at the end (free-list end = 1, as libhdf5 writes) |
-/// | datasets | object header v1: dataspace v1 (scalar when rank 0), datatype v1 (IEEE float LE / fixed point LE), fill value v2 (undefined), layout v3 contiguous |
+/// | datasets | object header v1: dataspace v1 (scalar when rank 0), datatype v1 (IEEE float LE / fixed point LE; bfloat16 as 2-byte opaque with attribute dtype = "bfloat16", as Keras writes it), fill value v2 (undefined), layout v3 contiguous |
 /// | attributes | message 0x0C v1: scalar dataspace, variable-length UTF-8 string datatype; the strings in one global heap collection (≥ 4096 bytes) |
 ///
 /// File order: superblock, every dataset's bytes (64-byte aligned, depth-first in member order),
@@ -50,10 +51,23 @@ public enum HDF5Writer {
     /// The file's pieces in order (their total is the file's size).
     public static func pieces(_ root: HDF5Object) throws(FormatError) -> [Piece] {
         guard case .group = root.content else { throw FormatError(.unsupported, "an HDF5 file's root must be a group") }
+        let root = markingBFloat16(root)
         var plan = Plan()
         try plan.placeData(root, path: "")
         try plan.emitMetadata(root)
         return try plan.pieces()
+    }
+
+    /// The tree with each bfloat16 dataset given the attribute dtype = "bfloat16" (how Keras marks
+    /// its 2-byte opaque elements), unless it has one.
+    static func markingBFloat16(_ object: HDF5Object) -> HDF5Object {
+        switch object.content {
+        case .dataset(let t) where t.dtype == .bfloat16 && !object.attributes.contains(where: { $0.name == "dtype" }):
+            return HDF5Object(object.content, attributes: object.attributes + [("dtype", "bfloat16")])
+        case .dataset: return object
+        case .group(let members):
+            return HDF5Object(.group(members.map { ($0.name, markingBFloat16($0.object)) }), attributes: object.attributes)
+        }
     }
 
     /// Writes the file to `output` (not committing it); returns the bytes written.
@@ -90,8 +104,8 @@ public enum HDF5Writer {
             }
             switch object.content {
             case .dataset(let tensor):
-                guard tensor.dtype != .bfloat16, HDF5Writer.datatype(tensor.dtype) != nil else {
-                    throw FormatError(.unsupported, "\(tensor.dtype.name) tensors cannot be written to HDF5 (float16/32/64 and integers can)", entry: path)
+                guard HDF5Writer.datatype(tensor.dtype) != nil else {
+                    throw FormatError(.unsupported, "\(tensor.dtype.name) tensors cannot be written to HDF5 (floats and integers can)", entry: path)
                 }
                 let t = try tensor.contiguous()
                 let address = (dataEnd + dataAlignment - 1) / dataAlignment * dataAlignment
@@ -346,6 +360,7 @@ public enum HDF5Writer {
         case .float16: float(size: 2, sign: 15, exponent: (10, 5), mantissa: 10, bias: 15)
         case .float32: float(size: 4, sign: 31, exponent: (23, 8), mantissa: 23, bias: 127)
         case .float64: float(size: 8, sign: 63, exponent: (52, 11), mantissa: 52, bias: 1023)
+        case .bfloat16: m.append([0x15, 0, 0, 0, 2, 0, 0, 0])      // opaque, 2 bytes, no tag (as h5py stores ml_dtypes' bfloat16)
         case .int8, .int16, .int32, .int64: integer(size: dtype.itemSize, signed: true)
         case .uint8, .uint16, .uint32, .uint64: integer(size: dtype.itemSize, signed: false)
         default: return nil

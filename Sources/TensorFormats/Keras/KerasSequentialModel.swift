@@ -97,8 +97,8 @@ public struct KerasSequentialModel {
             #""use_bias": \#(layer.cells[0].bias != nil)"#,
             #""kernel_initializer": \#(initializer("GlorotUniform", #"{"seed": null, "input_axes": null, "output_axes": null}"#))"#,
             // Initializers only shape the variables before the weights are loaded. torch's CPU QR has
-            // no float16, so Keras (torch backend) cannot build a float16 LSTM with Orthogonal.
-            #""recurrent_initializer": \#(dtype == .float16 ? initializer("GlorotUniform", #"{"seed": null, "input_axes": null, "output_axes": null}"#) : initializer("Orthogonal", #"{"seed": null, "gain": 1.0}"#))"#,
+            // no float16 or bfloat16, so Keras (torch backend) cannot build such an LSTM with Orthogonal.
+            #""recurrent_initializer": \#(dtype == .float16 || dtype == .bfloat16 ? initializer("GlorotUniform", #"{"seed": null, "input_axes": null, "output_axes": null}"#) : initializer("Orthogonal", #"{"seed": null, "gain": 1.0}"#))"#,
             #""bias_initializer": \#(initializer("Zeros", "{}"))"#,
             #""unit_forget_bias": true"#, #""kernel_regularizer": null"#, #""recurrent_regularizer": null"#,
             #""bias_regularizer": null"#, #""activity_regularizer": null"#, #""kernel_constraint": null"#,
