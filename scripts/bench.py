@@ -12,6 +12,8 @@ not land in the next one's time.
 What is timed:
 - compressed: validate and convert (→ .safetensors) of the checkpoint saved with np.savez_compressed,
   against the same commands on its np.savez (stored) copy and against numpy / safetensors doing it.
+- keras: convert .pt → .keras against the Python path (torch.load, a Keras 3 model of the same layers on
+  the torch backend, set_weights with the transposes and summed biases, model.save).
 - validate / inspect / convert: lstmkit as a whole process (start, read, work, write, fsync, rename);
   `cp` as a whole process, and `cp` followed by `sync FILE` (the fsync lstmkit's atomic commit does
   before its rename, which neither cp nor the Python path does); Python twice: the operation alone inside a started interpreter (imports
@@ -236,7 +238,7 @@ def agreement(ours: Path, torch_out: Path, name: str) -> str:
     return f"max |Δ| {worst:.1e}, {bad} outside tol"
 
 
-SECTIONS = ("validate", "convert", "compressed", "onnx", "run")
+SECTIONS = ("validate", "convert", "compressed", "onnx", "keras", "run")
 
 
 def make_npz_pair(ckpt: Path) -> tuple[Path, Path]:
@@ -436,7 +438,52 @@ stop()
             table.add("convert .pt→.onnx", ms(median(ours)), "-", f"peak RSS {max(rss_o) / size:.2f}x the file",
                       "RSS ≤ 1.2x file", verdict(max(rss_o) <= 1.2 * size, quick), human(max(rss_o)), "-")
 
-        # 5. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
+        # 5. .keras output vs the Python path (torch.load, a Keras model of the same layers, set_weights with the
+        # transposes and summed biases, model.save), Keras on its torch backend; the outputs agree (checked in interop).
+        py_keras = r"""
+import os
+os.environ["KERAS_BACKEND"] = "torch"
+import torch, keras
+start()
+sd = torch.load(sys.argv[1], weights_only=True)
+H = sd["weight_hh_l0"].shape[1]; I = sd["weight_ih_l0"].shape[1]
+L = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in sd)
+bi = any(k.endswith("_reverse") for k in sd)
+stack = [keras.Input((None, I))]
+for _ in range(L):
+    cell = keras.layers.LSTM(H, return_sequences=True)
+    stack.append(keras.layers.Bidirectional(cell) if bi else cell)
+model = keras.Sequential(stack)
+weights = []
+for k in range(L):
+    for d in (["", "_reverse"] if bi else [""]):
+        weights += [sd[f"weight_ih_l{k}{d}"].numpy().T, sd[f"weight_hh_l{k}{d}"].numpy().T,
+                    (sd[f"bias_ih_l{k}{d}"] + sd[f"bias_hh_l{k}{d}"]).numpy()]
+model.set_weights(weights)
+model.save(sys.argv[2])
+stop()
+"""
+        ours, op, proc, rss_o, rss_t = [], [], [], [], []
+        out = work / "out.keras"
+        for r in range(repeats if "keras" in only else 0):
+            for step in rotate(["ours", "py"], r):
+                if out.exists():
+                    out.unlink()
+                if step == "ours":
+                    run = measured([lstmkit, "convert", str(ckpt), str(out), "--quiet"], flush=True)
+                    ours.append(run.wall); rss_o.append(run.rss)
+                else:
+                    ops, run = python_op(py_keras, str(ckpt), str(out), flush=True)
+                    op.append(ops[-1]); proc.append(run.wall); rss_t.append(run.rss)
+        if "keras" in only:
+            out.unlink()
+            vs_py = median(op) / median(ours)
+            ok = vs_py >= 4 and max(rss_o) <= 0.2 * size
+            table.add("convert .pt→.keras", ms(median(ours)), f"python {ms(median(op))} op / {ms(median(proc))} process",
+                      f"{vs_py:.1f}x / {median(proc) / median(ours):.1f}x faster than python; peak RSS {max(rss_o) / size:.2f}x the file",
+                      "≥ 4x faster, RSS ≤ 0.2x file", verdict(ok, quick), human(max(rss_o)), human(max(rss_t)))
+
+        # 6. forward pass vs torch and onnxruntime (2 threads each), output checked against torch.
         py_torch = r"""
 import torch, numpy as np
 torch.set_num_threads(2)

@@ -62,7 +62,8 @@ public enum KerasGraphWriter: ModuleGraphWriter {
     }
 
     /// The Keras model for `module`; throws the refusal when Keras cannot hold it. With `views`,
-    /// the kernels are transposed views (for listing), else row-major copies (for writing).
+    /// the kernels are transposed views (for listing), else row-major tensors made as they are
+    /// written (``Tensor/rowMajorOnDemand()``: no transposed copy is held).
     public static func model(for module: LSTMModule, views: Bool = false) throws(FormatError) -> KerasSequentialModel {
         if let why = refusal(for: module) {
             throw FormatError(.unsupported, "LSTM \(SchemaProblem.displayName(module.name)) uses \(why), which a Keras LSTM cannot hold")
@@ -77,7 +78,7 @@ public enum KerasGraphWriter: ModuleGraphWriter {
                 func transposed(_ t: Tensor, _ name: String) throws(FormatError) -> Tensor {
                     do throws(FormatError) {
                         let view = try t.transposedMatrix()
-                        return views ? view : try view.contiguous()
+                        return views ? view : try view.rowMajorOnDemand()
                     } catch { throw error.inEntry(name + suffix) }
                 }
                 var bias: Tensor?
