@@ -43,9 +43,10 @@ struct ConversionPlan {
             plan.moduleName = candidate.name
             if graphTarget {
                 // Refused before any weight is loaded; judged at the dtype the output will have.
+                let writer = ModuleGraphWriters.writer(for: target.format)
                 var requested = module
                 requested.config.dtype = request.dtype ?? module.config.dtype
-                if let writer = ModuleGraphWriters.writer(for: target.format), let why = writer.refusal(for: requested) {
+                if let why = writer?.refusal(for: requested) {
                     throw ConversionError(.unusable, "\(source): LSTM \(display(candidate.name)) uses \(why), so it cannot be written to \(article(target.displayName)) \(target.displayName) file")
                 }
                 let inMemory: LSTMModule
@@ -60,7 +61,7 @@ struct ConversionPlan {
                 }
                 plan.graphModule = cast
                 let written: [NamedTensor]?
-                do { written = try ModuleGraphWriters.writer(for: target.format)?.writtenTensors(for: cast) } catch {
+                do { written = try writer?.writtenTensors(for: cast) } catch {
                     let e = error.inFile(source)
                     throw ConversionError(.unusable, e.description, formatError: e)
                 }

@@ -1,7 +1,7 @@
 import TensorFormats
 
 /// One way of finding LSTM modules in a file: by tensor names (``TensorNameSource``), by an ONNX
-/// graph's LSTM nodes (``ONNXGraphSource``), later by Keras layers.
+/// graph's LSTM nodes (``ONNXGraphSource``), by Keras layers (``KerasLSTMSource``).
 ///
 /// Sources run in ``ModuleSources/all`` order. Each is given the tensors that no earlier source
 /// used (``DiscoveredModule/sourceTensors``), so that one LSTM is reported once even when two

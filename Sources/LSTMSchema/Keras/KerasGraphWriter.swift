@@ -65,10 +65,15 @@ public enum KerasGraphWriter: ModuleGraphWriter {
     /// the kernels are transposed views (for listing), else row-major tensors made as they are
     /// written (``Tensor/rowMajorOnDemand()``: no transposed copy is held).
     public static func model(for module: LSTMModule, views: Bool = false) throws(FormatError) -> KerasSequentialModel {
-        if let why = refusal(for: module) {
-            throw FormatError(.unsupported, "LSTM \(SchemaProblem.displayName(module.name)) uses \(why), which a Keras LSTM cannot hold")
+        func refused(_ why: String) -> FormatError {
+            FormatError(.unsupported, "LSTM \(SchemaProblem.displayName(module.name)) uses \(why), which a Keras LSTM cannot hold")
         }
-        guard case .success(let names) = activations(of: module) else { preconditionFailure("refusal(for:) checked the activations") }
+        if let why = refusal(for: module) { throw refused(why) }
+        let names: (recurrent: String, activation: String)
+        switch activations(of: module) {
+        case .success(let n): names = n
+        case .failure(let r): throw refused(r.why)
+        }
         let dtype = module.config.dtype
         var layers: [KerasSequentialModel.Layer] = []
         for (k, layer) in module.layers.enumerated() {

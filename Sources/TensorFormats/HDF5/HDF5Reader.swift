@@ -1,18 +1,18 @@
-/// Reads the datasets of an HDF5 file (what h5py writes: Keras weights files) into zero-copy
-/// tensor views named by their path from the root group (`layers/lstm/cell/vars/0`). libhdf5 is
+/// Reads the datasets of an HDF5 file (what h5py writes: Keras weights files) into tensors named
+/// by their path from the root group (`layers/lstm/cell/vars/0`): zero-copy views of contiguous
+/// and compact data, chunked data assembled under the memory budget. libhdf5 is
 /// not used; this is a bounded subset, parse → validate → view, every offset checked.
 ///
 /// | structure | read |
 /// |---|---|
 /// | superblock | versions 0 and 1 (root symbol-table entry), 2 and 3 (root object header address); at byte 0, 512, 1024, … |
 /// | object headers | versions 1 and 2 with continuation blocks (``HDF5ObjectHeader``) |
-/// | groups | symbol tables (v1 B-tree + local heap) and compact link messages (``HDF5Groups``) |
-/// | datasets | contiguous and compact layouts; fixed-point and IEEE float datatypes, either byte order (``HDF5Dataset``) |
+/// | groups | symbol tables (v1 B-tree + local heap), compact link messages and dense storage (``HDF5Groups``, ``HDF5DenseStorage``) |
+/// | datasets | contiguous, compact and chunked layouts (``HDF5Chunks``); fixed-point and IEEE float datatypes, either byte order, Keras's opaque bfloat16 (``HDF5Dataset``) |
 /// | attributes | the root group's string attributes (``HDF5Attributes``): Keras's `model_config`, `keras_version` |
 ///
-/// Datasets of other datatypes or layouts (strings, chunked / compressed storage) are listed in
-/// the notes and skipped; dense-storage groups are refused by name, external and soft links are not
-/// followed. An object inside itself (a cycle of hard links) or a B-tree node reached twice is an
+/// Datasets of other datatypes or layouts (strings, compounds, resizable chunked storage, unknown
+/// filters) are listed in the notes and skipped; external and soft links are not followed. An object inside itself (a cycle of hard links) or a B-tree node reached twice is an
 /// error; nesting, visits (every path to an object counts), messages and header blocks are capped
 /// (``Caps``).
 public enum HDF5Reader {

@@ -93,7 +93,6 @@ public enum HDF5Writer {
         var strings: [[UInt8]] = []
         var heapAddress = 0
         var rootEntry = (header: 0, btree: 0, heap: 0)
-        var dataCursor = 0
 
         mutating func placeData(_ object: HDF5Object, path: String) throws(FormatError) {
             for a in object.attributes {
@@ -167,7 +166,7 @@ public enum HDF5Writer {
         /// B-tree and local heap addresses (a symbol-table entry's scratch pad).
         mutating func emit(_ object: HDF5Object) -> (header: Int, btree: Int, heap: Int) {
             var messages: [(type: UInt16, flags: UInt8, body: [UInt8])] = []
-            let attributeStrings = (nextString..<(nextString + object.attributes.count)).map { $0 }
+            let attributeStrings = Array(nextString..<(nextString + object.attributes.count))
             nextString += object.attributes.count
             switch object.content {
             case .dataset:
